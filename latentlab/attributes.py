@@ -1,0 +1,133 @@
+"""Rhythm descriptors: plain functions of HVO arrays, vectorised over a batch of patterns.
+
+Every function takes HVO of shape (N, T, 27) (or one pattern's (T, 27), or a DrumPattern)
+and returns one value per pattern. They describe what a musician hears: how busy a groove
+is, how it swings, how syncopated it is, which drums carry it, how it is accented and
+whether it sits behind the beat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from latentlab.pattern import DRUM_CLASSES, STEPS_PER_BAR, STEPS_PER_BEAT, DrumPattern
+
+# Longuet-Higgins & Lee (1984) metrical weights of the 16 steps of a 4/4 bar: the bar
+# line 0, the half bar -1, beats -2, eighths -3, sixteenths -4.
+LHL_WEIGHTS = np.array([0, -4, -3, -4, -2, -4, -3, -4, -1, -4, -3, -4, -2, -4, -3, -4])
+CLASS_GROUPS = {
+    "kick": ("kick",),
+    "snare": ("snare",),
+    "hihat": ("closed_hihat", "open_hihat"),
+    "toms": ("low_tom", "mid_tom", "high_tom"),
+    "cymbals": ("crash", "ride"),
+}
+
+
+def _hvo(x) -> np.ndarray:
+    if isinstance(x, DrumPattern):
+        x = x.to_array()
+    x = np.asarray(x, dtype=np.float32)
+    return x[None] if x.ndim == 2 else x
+
+
+def _split(x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hvo = _hvo(x)
+    return hvo[..., :9] > 0.5, hvo[..., 9:18], hvo[..., 18:27]
+
+
+def density(x) -> np.ndarray:
+    """Hits per bar, all instruments together."""
+    hits, _, _ = _split(x)
+    return hits.sum((1, 2)) / (hits.shape[1] / STEPS_PER_BAR)
+
+
+def _class_density(names: tuple[str, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    index = [DRUM_CLASSES.index(n) for n in names]
+
+    def fn(x) -> np.ndarray:
+        hits, _, _ = _split(x)
+        return hits[..., index].sum((1, 2)) / (hits.shape[1] / STEPS_PER_BAR)
+
+    fn.__doc__ = f"Hits per bar on {' and '.join(names)}."
+    return fn
+
+
+def syncopation(x) -> np.ndarray:
+    """Longuet-Higgins & Lee syncopation per bar, averaged over the bars.
+
+    H. C. Longuet-Higgins and C. S. Lee, "The rhythmic interpretation of monophonic music",
+    Music Perception 1(4), 1984. The onsets of all instruments are merged into one line per
+    bar. A note at step i followed by silence up to the next note (cyclically in the bar)
+    is syncopated when a silent step in between has a higher metrical weight; it scores
+    that weight minus the note's own.
+    """
+    hits, _, _ = _split(x)
+    n, steps = hits.shape[:2]
+    bars = hits.any(-1).reshape(n * steps // STEPS_PER_BAR, STEPS_PER_BAR)
+    total = np.zeros(len(bars))
+    for i in range(STEPS_PER_BAR):
+        open_span = bars[:, i].copy()
+        strongest = np.full(len(bars), -np.inf)
+        for d in range(1, STEPS_PER_BAR):
+            k = (i + d) % STEPS_PER_BAR
+            open_span &= ~bars[:, k]
+            strongest = np.where(open_span, np.maximum(strongest, LHL_WEIGHTS[k]), strongest)
+        total += np.where(bars[:, i], np.maximum(strongest - LHL_WEIGHTS[i], 0), 0)
+    return total.reshape(n, -1).mean(1)
+
+
+def shuffle(x) -> np.ndarray:
+    """Swing ratio of off-beat onsets, from their phase within the beat.
+
+    The phase of an onset is its position in its beat (step plus micro-timing offset, in
+    beats, 0..1). Off-beat onsets are those with phase in [0.375, 0.875): the straight
+    eighth at 0.5, a triplet swing eighth at 0.667. Their swing ratio phase / (1 - phase)
+    is 1 when straight and 2 for triplet swing; the pattern's value is the median over its
+    off-beat onsets (1 when it has none). A 16-step grid cannot hold triplets, so the swing
+    lives in the offsets: a swung eighth sits on the last sixteenth, played early.
+    """
+    hits, _, offsets = _split(x)
+    phase = (np.arange(hits.shape[1])[None, :, None] % STEPS_PER_BEAT + offsets) / STEPS_PER_BEAT
+    off_beat = hits & (phase >= 0.375) & (phase < 0.875)
+    ratio = np.where(off_beat, phase / np.maximum(1 - phase, 1e-6), np.nan)
+    flat = ratio.reshape(len(ratio), -1)
+    out = np.ones(len(flat))
+    has = off_beat.reshape(len(flat), -1).any(1)
+    if has.any():
+        out[has] = np.nanmedian(flat[has], axis=1)
+    return out
+
+
+def accent(x) -> np.ndarray:
+    """Velocity dynamics: standard deviation of the velocities of the hits (0..1 scale)."""
+    hits, velocities, _ = _split(x)
+    count = hits.sum((1, 2))
+    mean = np.where(hits, velocities, 0).sum((1, 2)) / np.maximum(count, 1)
+    var = np.where(hits, (velocities - mean[:, None, None]) ** 2, 0).sum((1, 2))
+    return np.sqrt(var / np.maximum(count, 1))
+
+
+def laid_back(x) -> np.ndarray:
+    """Mean micro-timing offset of the hits in steps: positive plays behind the beat."""
+    hits, _, offsets = _split(x)
+    return np.where(hits, offsets, 0).sum((1, 2)) / np.maximum(hits.sum((1, 2)), 1)
+
+
+ATTRIBUTES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "density": density,
+    "shuffle": shuffle,
+    "syncopation": syncopation,
+    **{f"{name}_density": _class_density(group) for name, group in CLASS_GROUPS.items()},
+    "accent": accent,
+    "laid_back": laid_back,
+}
+
+
+def describe(x) -> dict[str, np.ndarray]:
+    """Every attribute of a batch of patterns (or one value each for a single pattern)."""
+    single = isinstance(x, DrumPattern) or np.asarray(x).ndim == 2
+    values = {name: fn(x) for name, fn in ATTRIBUTES.items()}
+    return {k: float(v[0]) for k, v in values.items()} if single else values

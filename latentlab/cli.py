@@ -1,0 +1,149 @@
+"""`latentlab ...`: the command line. Bad input ends with one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from latentlab.errors import LatentLabError
+
+
+def _data_info(args: argparse.Namespace) -> None:
+    from latentlab.corpus import Corpus
+
+    info = Corpus.open(args.data).info(bars=tuple(args.bars), progress=not args.quiet)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return
+    print(f"corpus: {info['root']} ({info['kind']}), {info['files']} files")
+    if info["excluded_files"]:
+        print("excluded:", ", ".join(f"{n} {why}" for why, n in info["excluded_files"].items()))
+    print("files per split:", _counts(info["files_per_split"]))
+    for n in args.bars:
+        w = info[f"{n}bar"]
+        print(f"\n{n}-bar windows: {w['windows']}")
+        print("  per split:", _counts(w["per_split"]))
+        print("  per beat type:", _counts(w["per_beat_type"]))
+        print("  per style:", _counts(w["per_style"]))
+        if w["skipped_files"]:
+            print(f"  skipped files: {w['skipped_files']}")
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k or '(none)'} {v}" for k, v in counts.items())
+
+
+def _data_download(args: argparse.Namespace) -> None:
+    from latentlab.corpus import download_groove
+
+    dest = download_groove(args.dest)
+    print(f"Groove MIDI Dataset in {dest}; use it with LATENTLAB_DATA={dest}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from latentlab.model import ModelConfig
+    from latentlab.train import TrainConfig, resume_config, train
+
+    if args.resume:
+        config = resume_config(args.out)
+        config.epochs = args.epochs or config.epochs
+        config.max_minutes = args.max_minutes or config.max_minutes
+    else:
+        model = ModelConfig(
+            bars=args.bars,
+            hierarchical=args.hierarchical if args.hierarchical is not None else args.bars > 2,
+            z_dim=args.z_dim,
+            encoder_hidden=args.encoder_hidden,
+            decoder_hidden=args.decoder_hidden,
+        )
+        config = TrainConfig(
+            out=args.out,
+            data=args.data,
+            epochs=args.epochs or 100,
+            max_minutes=args.max_minutes,
+            max_steps=args.max_steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            free_bits=args.free_bits,
+            max_beta=args.max_beta,
+            seed=args.seed,
+            threads=args.threads,
+            model=model,
+        )
+    best = train(config, resume=args.resume, progress=not args.quiet)
+    print(f"best checkpoint: {best}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from latentlab.evaluate import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, args.split, args.data, args.out, not args.quiet)
+    print(json.dumps(result, indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="latentlab", description="Explore the latent space of a drum-pattern VAE."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="get and inspect corpora").add_subparsers(
+        dest="data_command", required=True
+    )
+    download = data.add_parser("download", help="download the Groove MIDI Dataset (MIDI only)")
+    download.add_argument("--dest", default="data/groove", help="folder to unpack into")
+    download.set_defaults(func=_data_download)
+    info = data.add_parser("info", help="files and windows per split, style, beat/fill")
+    info.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
+    info.add_argument("--bars", type=int, nargs="+", default=[2, 4])
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument("--quiet", action="store_true", help="no progress bar")
+    info.set_defaults(func=_data_info)
+
+    tr = sub.add_parser("train", help="train a DrumVAE (under torchrun for several processes)")
+    tr.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
+    tr.add_argument("--out", default="runs/gmd-2bar", help="run folder")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--bars", type=int, default=2, choices=(2, 4))
+    tr.add_argument("--hierarchical", action=argparse.BooleanOptionalAction, default=None)
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--max-minutes", type=float)
+    tr.add_argument("--max-steps", type=int)
+    tr.add_argument("--batch-size", type=int, default=256)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--free-bits", type=float, default=48.0, help="in nats")
+    tr.add_argument("--max-beta", type=float, default=0.2)
+    tr.add_argument("--z-dim", type=int, default=256)
+    tr.add_argument("--encoder-hidden", type=int, default=256)
+    tr.add_argument("--decoder-hidden", type=int, default=512)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, help="CPU threads for torch")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=_train)
+
+    ev = sub.add_parser("evaluate", help="metrics of a checkpoint on a split, as JSON")
+    ev.add_argument("checkpoint", type=Path)
+    ev.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    ev.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
+    ev.add_argument("--out", type=Path, help="also write the JSON here")
+    ev.add_argument("--quiet", action="store_true")
+    ev.set_defaults(func=_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except LatentLabError as exc:
+        print(f"latentlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Training loop for DrumVAE: one file, readable in one sitting.
+
+loss = hit BCE + velocity and offset squared errors on true hits
+       + beta * max(KL - free_bits, 0), beta warmed up linearly to max_beta.
+Adam with an exponentially decaying learning rate; validation every epoch; the best
+checkpoint (highest free-running step accuracy on validation) kept in `best/`, the latest
+with its optimizer state in `last/` for resuming; metrics appended to metrics.csv and
+metrics.jsonl. Runs on CUDA when present. Under `torchrun` (WORLD_SIZE > 1) it trains with
+DistributedDataParallel: nccl on GPUs, gloo on CPUs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from latentlab.checkpoint import default_device, load_checkpoint, read_config, save_checkpoint
+from latentlab.corpus import Corpus
+from latentlab.errors import LatentLabError
+from latentlab.evaluate import reconstruction_metrics
+from latentlab.model import DecoderOutput, DrumVAE, ModelConfig, kl_divergence
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the model sizes."""
+
+    out: str = "runs/gmd-2bar"
+    data: str | None = None
+    epochs: int = 100
+    max_minutes: float | None = None
+    max_steps: int | None = None
+    batch_size: int = 256
+    lr: float = 1e-3
+    lr_decay: float = 0.9995
+    min_lr: float = 1e-5
+    max_beta: float = 0.2
+    beta_warmup_steps: int = 2000
+    free_bits: float = 48.0
+    seed: int = 0
+    threads: int | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def vae_loss(
+    out: DecoderOutput,
+    target: torch.Tensor,
+    mu: torch.Tensor,
+    sigma: torch.Tensor,
+    beta: float,
+    free_bits: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training loss (mean over the batch) and its parts as floats."""
+    hits = target[..., :9]
+    bce = F.binary_cross_entropy_with_logits(out.hit_logits, hits, reduction="none").sum((1, 2))
+    velocity = ((out.velocities - target[..., 9:18]) ** 2 * hits).sum((1, 2))
+    offset = ((out.offsets - target[..., 18:27]) ** 2 * hits).sum((1, 2))
+    kl = kl_divergence(mu, sigma)
+    kl_cost = torch.clamp(kl - free_bits, min=0)
+    loss = (bce + velocity + offset + beta * kl_cost).mean()
+    parts = {
+        "loss": loss.item(),
+        "bce": bce.mean().item(),
+        "velocity": velocity.mean().item(),
+        "offset": offset.mean().item(),
+        "kl": kl.mean().item(),
+    }
+    return loss, parts
+
+
+def _save_optimizer(optimizer: torch.optim.Optimizer, folder: Path, state: dict) -> None:
+    """Adam moments as safetensors and the loop state as JSON: nothing pickled."""
+    tensors = {"rng": torch.get_rng_state()}
+    for index, slot in optimizer.state_dict()["state"].items():
+        for name, value in slot.items():
+            tensors[f"{index}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    save_file(tensors, folder / "optimizer.safetensors")
+    (folder / "train_state.json").write_text(json.dumps(state, indent=2) + "\n")
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, folder: Path) -> dict:
+    tensors = load_file(folder / "optimizer.safetensors")
+    torch.set_rng_state(tensors.pop("rng"))
+    slots: dict[int, dict] = {}
+    for key, value in tensors.items():
+        index, name = key.split(".", 1)
+        slots.setdefault(int(index), {})[name] = value
+    current = optimizer.state_dict()
+    current["state"] = slots
+    optimizer.load_state_dict(current)
+    return json.loads((folder / "train_state.json").read_text())
+
+
+def _append_metrics(out: Path, row: dict) -> None:
+    with (out / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    path = out / "metrics.csv"
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train (or resume) a run; returns the folder of the best checkpoint."""
+    from tqdm.auto import tqdm
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = default_device()
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out)
+    main = rank == 0
+
+    corpus = Corpus.open(config.data)
+    windows = corpus.windows(config.model.bars, progress=progress and main)
+    train_hvo = torch.as_tensor(windows.split("train").hvo, device=device)
+    valid_hvo = windows.split("validation").hvo
+    if len(train_hvo) == 0 or len(valid_hvo) == 0:
+        raise LatentLabError(f"{corpus.root}: needs windows in both the train and validation split")
+
+    torch.manual_seed(config.seed)
+    if resume:
+        if not (out / "last" / "train_state.json").exists():
+            raise LatentLabError(f"{out}: nothing to resume (no last/train_state.json)")
+        model, _ = load_checkpoint(out / "last", device)
+        model.train()
+        config.model = model.config
+    else:
+        model = DrumVAE(config.model).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    state = {"epoch": 0, "step": 0, "best": -1.0, "seconds": 0.0}
+    if resume:
+        state = _load_optimizer(optimizer, out / "last")
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+    info = {
+        "data": {
+            "corpus": corpus.kind,
+            "root_name": corpus.root.name,
+            "bars": config.model.bars,
+            "train_windows": len(train_hvo),
+            "validation_windows": len(valid_hvo),
+        },
+        "training": {
+            **{k: v for k, v in asdict(config).items() if k not in ("model", "out", "data")},
+            "hardware": f"{platform.processor() or platform.machine()}, {device}, world {world}",
+        },
+    }
+    rng = np.random.default_rng(config.seed + state["epoch"])
+    started = time.time() - state["seconds"]
+    while state["epoch"] < config.epochs:
+        model.train()
+        order = torch.as_tensor(rng.permutation(len(train_hvo)), device=device)
+        order = order[rank::world]
+        size = min(config.batch_size, len(order))
+        batches = range(0, len(order) - size + 1, size)
+        bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}", disable=not (progress and main))
+        sums: dict[str, float] = {}
+        for start in bar:
+            x = train_hvo[order[start : start + size]]
+            lr = max(config.min_lr, config.lr * config.lr_decay ** state["step"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            beta = config.max_beta * min(1.0, state["step"] / max(config.beta_warmup_steps, 1))
+            out_, mu, sigma = net(x)
+            loss, parts = vae_loss(out_, x, mu, sigma, beta, config.free_bits)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            state["step"] += 1
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.set_postfix(loss=f"{parts['loss']:.2f}", kl=f"{parts['kl']:.1f}")
+            if config.max_steps and state["step"] >= config.max_steps:
+                break
+        state["epoch"] += 1
+        state["seconds"] = time.time() - started
+        if main:
+            n = max(len(bar), 1)
+            metrics = reconstruction_metrics(model, valid_hvo)
+            row = {
+                "epoch": state["epoch"],
+                "step": state["step"],
+                "seconds": round(state["seconds"], 1),
+                "lr": lr,
+                "beta": beta,
+                **{f"train_{k}": round(v / n, 5) for k, v in sums.items()},
+                **{f"val_{k}": round(v, 5) for k, v in metrics.items() if k != "windows"},
+            }
+            _append_metrics(out, row)
+            tqdm.write(
+                f"epoch {state['epoch']}: loss {row['train_loss']:.2f} kl {row['train_kl']:.1f} "
+                f"val step acc free {metrics['step_accuracy_free']:.4f} "
+                f"tf {metrics['step_accuracy_teacher_forced']:.4f} f1 {metrics['hit_f1']:.4f}"
+            )
+            info["training"]["epochs_done"] = state["epoch"]
+            info["training"]["steps_done"] = state["step"]
+            info["training"]["seconds"] = round(state["seconds"], 1)
+            info["validation"] = metrics
+            if metrics["step_accuracy_free"] > state["best"]:
+                state["best"] = metrics["step_accuracy_free"]
+                save_checkpoint(model, out / "best", info)
+            save_checkpoint(model, out / "last", info)
+            _save_optimizer(optimizer, out / "last", state)
+        if world > 1:
+            dist.barrier()
+        out_of_time = config.max_minutes and state["seconds"] > 60 * config.max_minutes
+        if out_of_time or (config.max_steps and state["step"] >= config.max_steps):
+            break
+    if world > 1:
+        dist.destroy_process_group()
+    return out / "best"
+
+
+def resume_config(out: str | os.PathLike) -> TrainConfig:
+    """The TrainConfig a run was started with (to resume it with the same settings)."""
+    path = Path(out) / "train_config.json"
+    if not path.exists():
+        raise LatentLabError(f"{path}: missing; cannot resume this run")
+    raw = json.loads(path.read_text())
+    read_config(Path(out) / "last")
+    return TrainConfig(**{**raw, "model": ModelConfig(**raw["model"])})
