@@ -83,6 +83,19 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def _render(args: argparse.Namespace) -> None:
+    from latentlab.audio import render_wav
+    from latentlab.pattern import DrumPattern
+
+    pattern = DrumPattern.from_midi(args.input)
+    out = args.out or args.input.with_suffix(".wav")
+    if not out.parent.is_dir():
+        raise LatentLabError(f"--out {out}: folder {out.parent} does not exist")
+    out.write_bytes(render_wav(pattern, bpm=args.bpm, loops=args.loops))
+    bpm = args.bpm or pattern.bpm
+    print(f"{out}: {pattern.bars} bars x {args.loops} loops at {bpm:g} BPM")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="latentlab", description="Explore the latent space of a drum-pattern VAE."
@@ -130,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, help="also write the JSON here")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=_evaluate)
+
+    rd = sub.add_parser("render", help="render a drum MIDI file to WAV with the built-in kit")
+    rd.add_argument("input", type=Path, help="drum MIDI file")
+    rd.add_argument("--out", type=Path, help="WAV file (default: the input name with .wav)")
+    rd.add_argument("--loops", type=int, default=1, help="times to play the pattern")
+    rd.add_argument("--bpm", type=float, help="tempo (default: the file's)")
+    rd.set_defaults(func=_render)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Browser tests: Voila pages driven by Playwright in headless Chromium."""

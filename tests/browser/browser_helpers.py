@@ -1,0 +1,128 @@
+"""Browser-test helpers: notebooks served by Voila, driven by Playwright in Debian's Chromium.
+
+`VoilaServer` runs a notebook in its own process group and stops it with os.killpg; `launch`
+starts headless Chromium; `open_page` loads a served notebook and watches it for console
+errors. Requests to other hosts get an empty answer, so the page works offline and the
+template's font links add no console noise. conftest.py turns these into fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+PAGE_TIMEOUT_MS = 60_000
+LOCAL = "http://127.0.0.1:"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VoilaServer:
+    """`voila NOTEBOOK` on a free localhost port, in its own process group."""
+
+    def __init__(self, notebook: Path, log_dir: Path) -> None:
+        self.port = _free_port()
+        self.url = f"{LOCAL}{self.port}/"
+        self.log = log_dir / f"voila-{notebook.stem}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "voila",
+            str(notebook),
+            "--no-browser",
+            f"--port={self.port}",
+            "--Voila.ip=127.0.0.1",
+            "--show_tracebacks=True",
+        ]
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=notebook.parent,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_listening(60)
+
+    def _wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voila exited early:\n{self.log.read_text()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"voila did not listen within {timeout} s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        """End Voila and its kernels (the whole process group)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+
+@dataclass
+class PageWatch:
+    """Console errors, uncaught page errors and requests that left localhost."""
+
+    errors: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+
+    def on_console(self, msg) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
+
+    def on_page_error(self, error) -> None:
+        self.errors.append(f"page error: {error}")
+
+
+def launch(playwright, autoplay: bool = True):
+    """Headless Debian Chromium; `autoplay=False` keeps the browser's real audio start policy."""
+    args = CHROMIUM_ARGS + ([AUTOPLAY] if autoplay else [])
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+
+
+def open_page(browser, url: str, ready_selector: str):
+    """A 1280x800 page of `url`, loaded until `ready_selector` shows; returns (page, watch)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    watch = PageWatch()
+    page.on("console", watch.on_console)
+    page.on("pageerror", watch.on_page_error)
+
+    def offline(route) -> None:
+        watch.external.append(route.request.url)
+        route.fulfill(status=200, body="")
+
+    page.route(lambda url: not url.startswith(LOCAL), offline)
+    page.goto(url, timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector(ready_selector, timeout=PAGE_TIMEOUT_MS)
+    return page, watch
