@@ -19,17 +19,17 @@ import warnings
 import zipfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from latentlab.errors import LatentLabError
-from latentlab.pattern import STEPS_PER_BAR, DrumPattern
+from latentlab.pattern import STEPS_PER_BAR, DrumPattern, bars_in
 
 GMD_URL = "https://storage.googleapis.com/magentadata/datasets/groove/groove-v1.0.0-midionly.zip"
 SPLITS = ("train", "validation", "test")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when quantisation changes: cached files and windows are rebuilt
 GMD_COLUMNS = ("drummer", "id", "style", "bpm", "beat_type", "time_signature", "midi_filename")
 META_COLUMNS = ("file_id", "drummer", "style", "substyle", "bpm", "beat_type", "split", "first_bar")
 
@@ -61,7 +61,7 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One MIDI file of a corpus with its metadata."""
+    """One MIDI file of a corpus with its metadata; a duration (seconds) of 0 is unknown."""
 
     path: Path
     file_id: str
@@ -71,6 +71,12 @@ class SourceFile:
     bpm: float = 0.0
     beat_type: str = ""
     split: str = "train"
+    duration: float = 0.0
+
+    @property
+    def bars(self) -> int | None:
+        """Bars from the metadata's duration and bpm; None: from the MIDI file itself."""
+        return bars_in(self.duration, self.bpm) if self.duration and self.bpm else None
 
 
 @dataclass
@@ -131,29 +137,52 @@ class Corpus:
         info = root / "info.csv"
         if not info.exists():
             raise LatentLabError(f"{root}: no info.csv here; is this the Groove MIDI Dataset?")
-        with info.open(newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in GMD_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise LatentLabError(f"{info}: missing column {missing[0]!r}")
-            rows = list(reader)
+        try:
+            with info.open(newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                missing = [c for c in GMD_COLUMNS if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise LatentLabError(f"{info}: missing column {missing[0]!r}")
+                rows = list(reader)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise LatentLabError(f"{info}: not a readable CSV file ({exc})") from None
         files, excluded = [], Counter()
         for line, row in enumerate(rows, start=2):
+            if None in row or None in row.values():
+                raise LatentLabError(
+                    f"{info}, line {line}: {len([v for v in row.values() if v is not None])} "
+                    f"fields where the header has {len(reader.fieldnames)}"
+                )
+            empty = [c for c in ("id", "bpm", "time_signature", "midi_filename") if not row[c]]
+            if empty:
+                raise LatentLabError(f"{info}, line {line}: no value in column {empty[0]!r}")
             if row["time_signature"] != "4-4":
                 excluded[f"time signature {row['time_signature']}"] += 1
                 continue
             try:
                 bpm = float(row["bpm"])
             except ValueError:
-                raise LatentLabError(f"{info}, line {line}: bpm {row['bpm']!r} is not a number")
+                bpm = float("nan")
+            if not 0 < bpm < 1000:
+                raise LatentLabError(f"{info}, line {line}: bpm {row['bpm']!r} is not a tempo")
             split = row.get("split") or _stable_split(row["id"])
             if split not in SPLITS:
                 raise LatentLabError(f"{info}, line {line}: split {split!r} is unknown")
+            # The GMD's durations define its bars (its MIDI files end inconsistently: some
+            # with hi-hat pedal data after the last note that counts, some where it does not).
+            try:
+                duration = float(row.get("duration") or 0)
+            except ValueError:
+                duration = -1.0
+            if not 0 <= duration < 1e6:
+                raise LatentLabError(
+                    f"{info}, line {line}: duration {row['duration']!r} is not a length in seconds"
+                )
             style, _, substyle = row["style"].partition("/")
             files.append(
                 SourceFile(
                     root / row["midi_filename"], row["id"], row["drummer"], style, substyle,
-                    bpm, row["beat_type"], split,
+                    bpm, row["beat_type"], split, duration,
                 )
             )  # fmt: skip
         return cls(root, files, "groove", excluded)
@@ -162,7 +191,9 @@ class Corpus:
     def midi_folder(cls, path: str | os.PathLike | None = None) -> Corpus:
         """Every .mid/.midi below the folder; style = first sub-folder; split by file hash."""
         root = data_root(path)
-        paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+        paths = sorted(
+            p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.is_file()
+        )
         if not paths:
             raise LatentLabError(f"{root}: no .mid or .midi files in this folder")
         files = []
@@ -179,7 +210,7 @@ class Corpus:
             st = f.path.stat()
         except OSError:
             return f"missing:{f.path}"
-        raw = f"{CACHE_VERSION}|{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        raw = f"{CACHE_VERSION}|{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{f.bars}"
         return hashlib.sha1(raw.encode()).hexdigest()
 
     def windows(
@@ -194,20 +225,29 @@ class Corpus:
             raise LatentLabError(f"bars: {bars} must be at least 1")
         cache = cache_dir() if cache is None else Path(cache)
         keys = [self._file_key(f) for f in self.files]
-        setting = {"v": CACHE_VERSION, "root": str(self.root.resolve()), "bars": bars, "files": keys}
+        # The metadata is in the key too: an edited info.csv (splits, styles) rebuilds the windows.
+        metadata = [astuple(f)[1:] for f in self.files]
+        setting = {"v": CACHE_VERSION, "root": str(self.root.resolve()), "bars": bars}
+        setting |= {"files": keys, "metadata": metadata}
         digest = hashlib.sha1(json.dumps(setting).encode()).hexdigest()[:16]
         combined = cache / "windows" / f"{self.kind}-{bars}bar-{digest}.npz"
         if combined.exists():
-            return _load_windows(combined, bars)
-        songs, failures = self._quantise_all(keys, cache / "files", workers, progress)
-        windows = _cut_windows(self.files, songs, bars)
-        windows.failures = failures
-        if failures:
-            shown = "; ".join(f"{name}: {why}" for name, why in failures[:3])
-            warnings.warn(f"{len(failures)} corpus files skipped ({shown})", stacklevel=2)
+            windows = _load_windows(combined, bars)
+        else:
+            songs, failures = self._quantise_all(keys, cache / "files", workers, progress)
+            windows = _cut_windows(self.files, songs, bars)
+            windows.failures = failures
+            if len(windows):
+                _save_windows(combined, windows)
+        if windows.failures:
+            shown = "; ".join(f"{name}: {why}" for name, why in windows.failures[:3])
+            more = ", ..." if len(windows.failures) > 3 else ""
+            warnings.warn(
+                f"{self.root}: {len(windows.failures)} corpus files skipped ({shown}{more})",
+                stacklevel=2,
+            )
         if len(windows) == 0:
             raise LatentLabError(f"{self.root}: no {bars}-bar windows with hits in this corpus")
-        _save_windows(combined, windows)
         return windows
 
     def _quantise_all(self, keys, file_cache: Path, workers, progress):
@@ -215,28 +255,32 @@ class Corpus:
         from tqdm.auto import tqdm
 
         file_cache.mkdir(parents=True, exist_ok=True)
-        songs: list[np.ndarray | None] = [None] * len(self.files)
+        songs: list[tuple[np.ndarray, float] | None] = [None] * len(self.files)
         todo = []
         for i, key in enumerate(keys):
-            cached = file_cache / f"{key}.npy"
+            cached = file_cache / f"{key}.npz"
             if cached.exists():
-                songs[i] = np.load(cached)
+                with np.load(cached) as data:
+                    songs[i] = data["hvo"], float(data["bpm"])
             else:
                 todo.append(i)
         failures = []
         if todo:
             workers = workers or os.cpu_count() or 1
-            jobs = [(str(self.files[i].path), str(file_cache / f"{keys[i]}.npy")) for i in todo]
+            jobs = [
+                (str(self.files[i].path), str(file_cache / f"{keys[i]}.npz"), self.files[i].bars)
+                for i in todo
+            ]
             bar = tqdm(total=len(jobs), desc=f"quantising {self.root.name}", disable=not progress)
             if workers == 1:
                 results = map(_quantise_file, jobs)
             else:
                 pool = ProcessPoolExecutor(workers)
                 results = pool.map(_quantise_file, jobs, chunksize=8)
-            for i, (hvo, error) in zip(todo, results, strict=True):
+            for i, (song, error) in zip(todo, results, strict=True):
                 bar.update()
                 if error is None:
-                    songs[i] = hvo
+                    songs[i] = song
                 else:
                     failures.append((self.files[i].file_id, error))
             bar.close()
@@ -261,35 +305,37 @@ class Corpus:
         return out
 
 
-def _quantise_file(job: tuple[str, str]) -> tuple[np.ndarray | None, str | None]:
-    """Worker: quantise one whole file to (T, 27) HVO and cache it; or return the error."""
-    path, cached = job
+def _quantise_file(job: tuple) -> tuple[tuple[np.ndarray, float] | None, str | None]:
+    """Worker: quantise one whole file (path, cache file, bars or None) to (T, 27) HVO and
+    its bpm, and cache them; or return the error."""
+    path, cached, bars = job
     try:
-        hvo = DrumPattern.from_midi(path).to_array()
+        pattern = DrumPattern.from_midi(path, bars=bars)
     except LatentLabError as exc:
         return None, str(exc).removeprefix(f"{path}: ")
-    tmp = f"{cached}.{os.getpid()}.tmp.npy"
-    np.save(tmp, hvo)
+    except Exception as exc:  # one odd file must not stop a whole corpus
+        return None, f"unexpected {type(exc).__name__}: {exc}"
+    hvo = pattern.to_array()
+    tmp = f"{cached}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, hvo=hvo, bpm=pattern.bpm)
     os.replace(tmp, cached)
-    return hvo, None
+    return (hvo, pattern.bpm), None
 
 
 def _cut_windows(files: list[SourceFile], songs: list, bars: int) -> Windows:
     length = bars * STEPS_PER_BAR
     chunks, meta = [], {k: [] for k in META_COLUMNS}
-    for f, hvo in zip(files, songs, strict=True):
-        if hvo is None:
+    for f, song in zip(files, songs, strict=True):
+        if song is None:
             continue
+        hvo, bpm = song
+        values = (f.file_id, f.drummer, f.style, f.substyle, f.bpm or bpm, f.beat_type, f.split)
         n_bars = len(hvo) // STEPS_PER_BAR
         for first in range(n_bars - bars + 1):
             window = hvo[first * STEPS_PER_BAR : first * STEPS_PER_BAR + length]
             if window[:, :9].any():
                 chunks.append(window)
-                for k, v in zip(
-                    META_COLUMNS,
-                    (f.file_id, f.drummer, f.style, f.substyle, f.bpm, f.beat_type, f.split, first),
-                    strict=True,
-                ):
+                for k, v in zip(META_COLUMNS, (*values, first), strict=True):
                     meta[k].append(v)
     hvo = np.stack(chunks) if chunks else np.zeros((0, length, 27), np.float32)
     columns = {k: np.asarray(v) for k, v in meta.items()}

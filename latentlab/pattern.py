@@ -39,7 +39,9 @@ DRUM_CLASSES = (
 )
 N_CLASSES = len(DRUM_CLASSES)
 DRUM_CHANNEL = 9
-MIDI_RESOLUTION = 960
+# Ticks per quarter note when writing MIDI: one tick is under 1 ms down to 16 bpm, so offsets
+# survive a round trip through MIDI to 1 ms at every tempo a pattern allows (20..400 bpm).
+MIDI_RESOLUTION = 3840
 
 
 @cache
@@ -105,7 +107,9 @@ def read_midi(source: str | os.PathLike | bytes, channel: int | None = DRUM_CHAN
     """Read onsets (zero-length notes included), tempo and time signatures from a MIDI file.
 
     `channel` selects the drum channel (0-based, 9 = General MIDI channel 10); None takes
-    every channel.
+    every channel. Times are the file's beat positions (ticks) at its first tempo, rounded
+    to 0.01 bpm (MIDI stores whole microseconds per beat), so the grid follows the file's
+    beats and a pattern's bpm survives a round trip through MIDI.
     """
     import mido
 
@@ -123,23 +127,43 @@ def read_midi(source: str | os.PathLike | bytes, channel: int | None = DRUM_CHAN
         raise LatentLabError(f"{name}: not a MIDI file (no MThd header)")
     try:
         midi = mido.MidiFile(file=io.BytesIO(source))
-        messages = list(midi)
     except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
-        raise LatentLabError(f"{name}: truncated or corrupt MIDI file ({exc})") from None
+        why = str(exc) or "unexpected end of file"
+        raise LatentLabError(f"{name}: truncated or corrupt MIDI file ({why})") from None
+    if midi.type == 2:
+        raise LatentLabError(f"{name}: type 2 MIDI files (independent tracks) are not supported")
+    if midi.ticks_per_beat <= 0:
+        raise LatentLabError(f"{name}: SMPTE time division is not supported")
 
-    onsets, signatures, tempos, others, now = [], [], [], 0, 0.0
-    for msg in messages:
-        now += msg.time
-        if msg.type == "note_on" and msg.velocity > 0:
-            if channel is None or msg.channel == channel:
-                onsets.append(Onset(now, msg.note, msg.velocity))
-            else:
-                others += 1
-        elif msg.type == "time_signature":
-            signatures.append((msg.numerator, msg.denominator))
-        elif msg.type == "set_tempo" and not tempos:
-            tempos.append(mido.tempo2bpm(msg.tempo))
-    return MidiContent(onsets, tempos[0] if tempos else 120.0, signatures, now, others)
+    # Absolute ticks, without mido's per-message copies (the bulk of the time on big corpora).
+    # The file ends with its last note or meta event (a marker, say), as a NoteSequence's
+    # total_time and the GMD's durations do: drum modules keep sending hi-hat pedal
+    # controller data after the playing stops, and the time before end_of_track is no music.
+    notes, signatures, tempos, others, end = [], [], [], 0, 0
+    for track in midi.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type in ("note_on", "note_off") or (msg.is_meta and msg.type != "end_of_track"):
+                end = max(end, tick)
+            if msg.type == "note_on" and msg.velocity > 0:
+                if channel is None or msg.channel == channel:
+                    notes.append((tick, msg.note, msg.velocity))
+                else:
+                    others += 1
+            elif msg.type == "time_signature":
+                signatures.append((tick, msg.numerator, msg.denominator))
+            elif msg.type == "set_tempo":
+                tempos.append((tick, msg.tempo))
+    tempo = min(tempos, key=lambda t: t[0])[1] if tempos else 500_000
+    if tempo <= 0:
+        raise LatentLabError(f"{name}: tempo of 0 microseconds per beat")
+    bpm = round(mido.tempo2bpm(tempo), 2)
+    tick_seconds = 60.0 / bpm / midi.ticks_per_beat
+    notes.sort(key=lambda n: n[0])
+    onsets = [Onset(tick * tick_seconds, pitch, vel) for tick, pitch, vel in notes]
+    signatures.sort(key=lambda s: s[0])
+    return MidiContent(onsets, bpm, [s[1:] for s in signatures], end * tick_seconds, others)
 
 
 def _check_hvo(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray) -> None:
@@ -271,10 +295,13 @@ class DrumPattern:
         times = np.array([o.time for o in onsets], dtype=np.float64)
         pitches = np.array([o.pitch for o in onsets], dtype=np.int64)
         vels = np.array([o.velocity for o in onsets], dtype=np.float64)
-        classes = table[pitches] if len(onsets) else pitches
+        in_range = (pitches >= 0) & (pitches < len(table))
+        classes = np.where(in_range, table[np.clip(pitches, 0, len(table) - 1)], -1)
         unmapped = int((classes < 0).sum())
         position = (times - start) / step_sec
-        step = np.floor(position + 0.5).astype(np.int64)
+        # A note exactly half-way between steps goes to the later one; the 1e-9 keeps float
+        # noise in the times (a few ulps) from deciding which.
+        step = np.floor(position + 0.5 + 1e-9).astype(np.int64)
         if bars is None:
             last = step[classes >= 0].max(initial=0)
             bars = max(1, int(last) // STEPS_PER_BAR + 1)
@@ -292,15 +319,29 @@ class DrumPattern:
                 offsets[s, c] = min(max(position[i] - s, -0.5), 0.5 - 1e-6)
         return cls(hits, velocities, offsets, bpm, unmapped_notes=unmapped)
 
+    def _hit_list(self) -> list[tuple[int, int, float, int]]:
+        """(step, class, offset, MIDI velocity 1..127) of every hit."""
+        return [
+            (
+                int(s),
+                int(c),
+                float(self.offsets[s, c]),
+                int(np.clip(round(float(self.velocities[s, c]) * 127), 1, 127)),
+            )
+            for s, c in zip(*np.nonzero(self.hits), strict=True)
+        ]
+
     def to_onsets(self) -> list[Onset]:
-        """One onset per hit at its step time plus offset, canonical pitch, velocity 1..127."""
+        """One onset per hit at its step time plus offset, canonical pitch, velocity 1..127.
+
+        Times cannot be negative: a hit on step 0 with a negative offset is played at 0.
+        """
         pitches = canonical_pitches()
         step_sec = self.step_seconds
-        out = []
-        for s, c in zip(*np.nonzero(self.hits), strict=True):
-            time = max(0.0, (s + float(self.offsets[s, c])) * step_sec)
-            velocity = int(np.clip(round(float(self.velocities[s, c]) * 127), 1, 127))
-            out.append(Onset(time, pitches[c], velocity))
+        out = [
+            Onset(max(0.0, (s + offset) * step_sec), pitches[c], velocity)
+            for s, c, offset, velocity in self._hit_list()
+        ]
         return sorted(out, key=lambda o: (o.time, o.pitch))
 
     # ---- MIDI -------------------------------------------------------------------------
@@ -316,6 +357,7 @@ class DrumPattern:
 
         `bars` None takes the file's length in whole bars, the definition the corpus windows
         use too: every started bar counts, except a tail shorter than one step (note tails).
+        The file's length is the end of its last note or meta event (see `read_midi`).
         """
         name = "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
         content = read_midi(source, channel)
@@ -333,7 +375,10 @@ class DrumPattern:
             raise LatentLabError(f"{name}: no drum notes on {where}{hint}")
         if bars is None:
             bars = bars_in(content.end_time, content.bpm)
-        pattern = cls.from_onsets(content.onsets, content.bpm, bars)
+        try:
+            pattern = cls.from_onsets(content.onsets, content.bpm, bars)
+        except LatentLabError as exc:
+            raise LatentLabError(f"{name}: {exc}") from None
         if pattern.n_hits == 0:
             raise LatentLabError(
                 f"{name}: no drum-pitch notes in its {pattern.bars} bars "
@@ -342,31 +387,54 @@ class DrumPattern:
         return pattern
 
     def to_pretty_midi(self):
-        """A pretty_midi.PrettyMIDI with one drum instrument and the pattern's tempo."""
+        """A pretty_midi.PrettyMIDI with one drum instrument and the pattern's tempo.
+
+        Notes are half a step long, on whole ticks that stay on their step (an offset just
+        under +0.5 never rounds onto the next step), and a text event marks the pattern's
+        end so that trailing empty bars survive.
+        """
         import pretty_midi
 
         pm = pretty_midi.PrettyMIDI(resolution=MIDI_RESOLUTION, initial_tempo=self.bpm)
         drums = pretty_midi.Instrument(program=0, is_drum=True, name="latentlab drums")
-        note_len = self.step_seconds / 2
-        for o in self.to_onsets():
-            drums.notes.append(pretty_midi.Note(o.velocity, o.pitch, o.time, o.time + note_len))
+        pitches = canonical_pitches()
+        step_ticks = MIDI_RESOLUTION // STEPS_PER_BEAT
+        tick_sec = self.step_seconds / step_ticks
+        for s, c, offset, velocity in self._hit_list():
+            shift = min(round(offset * step_ticks), step_ticks // 2 - 1)
+            tick = max(0, s * step_ticks + shift)
+            end = tick + step_ticks // 2
+            drums.notes.append(
+                pretty_midi.Note(velocity, pitches[c], tick * tick_sec, end * tick_sec)
+            )
+        drums.notes.sort(key=lambda n: (n.start, n.pitch))
         pm.instruments.append(drums)
         pm.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+        pm.text_events.append(pretty_midi.Text("end of pattern", self.duration))
         return pm
 
     @classmethod
     def from_pretty_midi(cls, pm, bars: int | None = None) -> DrumPattern:
-        """Quantise the drum instruments of a pretty_midi object."""
+        """Quantise the drum instruments of a pretty_midi object, as `from_midi` does a file.
+
+        (pretty_midi drops zero-length notes when it loads a file: read files with from_midi.)
+        """
         _, tempi = pm.get_tempo_changes()
-        bpm = float(tempi[0]) if len(tempi) else 120.0
+        bpm = round(float(tempi[0]), 2) if len(tempi) else 120.0
+        tick_sec = 60.0 / bpm / pm.resolution
         onsets = [
-            Onset(n.start, n.pitch, n.velocity)
+            Onset(pm.time_to_tick(n.start) * tick_sec, n.pitch, n.velocity)
             for inst in pm.instruments
             if inst.is_drum
             for n in inst.notes
         ]
         if not onsets:
             raise LatentLabError("pretty_midi object: no drum instrument notes")
+        if bars is None:  # the end of the last note or meta event, as for a file
+            meta = (*pm.time_signature_changes, *pm.key_signature_changes, *pm.lyrics)
+            ends = [n.end for inst in pm.instruments for n in inst.notes]
+            end = max(ends + [e.time for e in (*meta, *pm.text_events)])
+            bars = bars_in(pm.time_to_tick(end) * tick_sec, bpm)
         return cls.from_onsets(onsets, bpm, bars)
 
     def to_midi(self, path: str | os.PathLike | None = None) -> bytes:
@@ -404,11 +472,13 @@ class DrumPattern:
     def from_note_sequence(cls, ns, bars: int | None = None) -> DrumPattern:
         """Quantise the drum notes of a NoteSequence at its first tempo."""
         bpm = ns.tempos[0].qpm if len(ns.tempos) else 120.0
+        if not 20 <= bpm <= 400:
+            raise LatentLabError(f"NoteSequence: tempo {bpm:g} qpm is outside 20..400")
         onsets = [Onset(n.start_time, n.pitch, n.velocity) for n in ns.notes if n.is_drum]
         if not onsets:
             raise LatentLabError("NoteSequence: no drum notes (is_drum)")
         if bars is None and ns.total_time > 0:
-            bars = max(1, round(ns.total_time / (STEPS_PER_BAR * 60.0 / bpm / STEPS_PER_BEAT)))
+            bars = bars_in(ns.total_time, bpm)
         return cls.from_onsets(onsets, bpm, bars)
 
     def to_note_sequence_json(self) -> str:
@@ -443,10 +513,16 @@ class DrumPattern:
         if missing:
             raise LatentLabError(f"pattern dict: missing field {missing[0]!r}")
         try:
-            arrays = [np.asarray(data[k], dtype=np.float32) for k in ("hits", "velocities", "offsets")]
+            arrays = [
+                np.asarray(data[k], dtype=np.float32) for k in ("hits", "velocities", "offsets")
+            ]
         except (TypeError, ValueError) as exc:
             raise LatentLabError(f"pattern dict: arrays are not numeric grids ({exc})") from None
-        return cls(*arrays, bpm=float(data.get("bpm", 120.0)))
+        try:
+            bpm = float(data.get("bpm", 120.0))
+        except (TypeError, ValueError):
+            raise LatentLabError(f"pattern dict: bpm {data['bpm']!r} is not a number") from None
+        return cls(*arrays, bpm=bpm)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
