@@ -111,7 +111,10 @@ def prior_metrics(model: DrumVAE, reference: np.ndarray, seed: int = 0, batch: i
         z = torch.randn(n, model.config.z_dim, generator=g, device=model.device)
         samples.append(model.generate(z, temperature=1.0, generator=g).cpu().numpy())
     overlaps = feature_overlaps(np.concatenate(samples), reference)
-    return {"prior_overlap": overlaps, "prior_overlap_mean": float(np.mean(list(overlaps.values())))}
+    return {
+        "prior_overlap": overlaps,
+        "prior_overlap_mean": float(np.mean(list(overlaps.values()))),
+    }
 
 
 def evaluate_checkpoint(

@@ -155,8 +155,8 @@ class DrumVAE(nn.Module):
     ) -> torch.Tensor:
         """Decode z (B, z_dim) to HVO (B, T, 27), feeding each step's output to the next.
 
-        temperature None: greedy (a hit where its probability exceeds 0.5); else hits are
-        sampled from Bernoulli(sigmoid(logit / temperature)).
+        temperature None or 0: greedy (a hit where its probability exceeds 0.5); else hits
+        are sampled from Bernoulli(sigmoid(logit / temperature)).
         """
         c = self.config
         cond = self._conditions(z)
@@ -190,10 +190,10 @@ class DrumVAE(nn.Module):
                 cand = torch.tanh(i_n + r * h_n)
                 h[i] = x = cand + u * (h[i] - cand)
             logits, vel, off = torch.addmm(b_head, x, w_head).split(N_CLASSES, 1)
-            if temperature is None:
+            if not temperature:
                 hits = (logits > 0).to(logits.dtype)
             else:
-                p = torch.sigmoid(logits / max(temperature, 1e-4))
+                p = torch.sigmoid(logits / temperature)
                 hits = torch.bernoulli(p, generator=generator)
             previous = torch.cat([hits, torch.sigmoid(vel) * hits, 0.5 * torch.tanh(off) * hits], 1)
             steps.append(previous)

@@ -176,8 +176,9 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> P
     while state["epoch"] < config.epochs:
         model.train()
         order = torch.as_tensor(rng.permutation(len(train_hvo)), device=device)
-        order = order[rank::world]
-        size = min(config.batch_size, len(order))
+        per_rank = len(order) // world  # equal shards: every rank takes the same steps
+        order = order[rank * per_rank : (rank + 1) * per_rank]
+        size = min(config.batch_size, per_rank)
         batches = range(0, len(order) - size + 1, size)
         bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}", disable=not (progress and main))
         sums: dict[str, float] = {}
