@@ -96,6 +96,78 @@ def _render(args: argparse.Namespace) -> None:
     print(f"{out}: {pattern.bars} bars x {args.loops} loops at {bpm:g} BPM")
 
 
+def _lab(args: argparse.Namespace):
+    from latentlab.lab import LatentLab
+
+    return LatentLab.load(args.checkpoint)
+
+
+def _atlas(args: argparse.Namespace) -> None:
+    import time
+
+    from latentlab.atlas import build_atlas
+    from latentlab.checkpoint import load_checkpoint
+    from latentlab.corpus import Corpus
+
+    started = time.time()
+    model, _ = load_checkpoint(args.checkpoint)
+    windows = Corpus.open(args.data).windows(model.config.bars, progress=not args.quiet)
+    atlas = build_atlas(model, windows, seed=args.seed, progress=not args.quiet)
+    path = atlas.save(args.checkpoint)
+    print(f"atlas of {len(atlas)} windows written to {path} in {time.time() - started:.1f} s")
+
+
+def _encode(args: argparse.Namespace) -> None:
+    lab = _lab(args)
+    z = lab.encode(args.file)
+    result = {"file": str(args.file), "z": [round(float(v), 5) for v in z[0]]}
+    if lab.atlas is not None:
+        result["map"] = [round(float(v), 4) for v in lab.place(z)[0]]
+        result["nearest"] = lab.nearest(z, args.nearest)[0]
+    print(json.dumps(result, indent=2))
+
+
+def _sample(args: argparse.Namespace) -> None:
+    lab = _lab(args)
+    if args.style:
+        patterns = lab.sample_style(args.style, args.n, args.temperature, args.seed)
+    else:
+        patterns = lab.sample(args.n, args.temperature, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    prefix = args.style or "sample"
+    for i, p in enumerate(patterns, start=1):
+        p.bpm = args.bpm
+        p.to_midi(args.out / f"{prefix}-{i:02d}.mid")
+    print(f"wrote {len(patterns)} grooves to {args.out}/")
+
+
+def _interpolate(args: argparse.Namespace) -> None:
+    lab = _lab(args)
+    if args.steps < 2:
+        raise LatentLabError(f"--steps {args.steps}: needs at least 2 (the two ends)")
+    a, b = lab.encode([args.a, args.b])
+    path = lab.slerp(a, b, args.steps) if args.method == "slerp" else lab.lerp(a, b, args.steps)
+    patterns = lab.decode(path, bpm=args.bpm)
+    lab.to_midi(patterns, args.out)
+    print(f"wrote {args.steps} x {lab.bars} bars ({args.method}) to {args.out}")
+
+
+def _shift(args: argparse.Namespace) -> None:
+    from latentlab.attributes import ATTRIBUTES
+    from latentlab.pattern import DrumPattern
+
+    amounts = {n: getattr(args, n) for n in ATTRIBUTES if getattr(args, n) is not None}
+    if not amounts:
+        flags = ", ".join("--" + n.replace("_", "-") for n in ATTRIBUTES)
+        raise LatentLabError(f"shift: give at least one amount ({flags})")
+    lab = _lab(args)
+    groove = DrumPattern.from_midi(args.file)
+    z = lab.shift(lab.encode(groove), amounts)
+    (pattern,) = lab.decode(z, bpm=groove.bpm)
+    pattern.to_midi(args.out)
+    print(f"wrote {args.out} ({', '.join(f'{k} {v:+g}' for k, v in amounts.items())})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="latentlab", description="Explore the latent space of a drum-pattern VAE."
@@ -143,6 +215,49 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, help="also write the JSON here")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=_evaluate)
+
+    at = sub.add_parser("atlas", help="encode the corpus, fit the map, store the atlas")
+    at.add_argument("checkpoint", type=Path)
+    at.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
+    at.add_argument("--seed", type=int, default=0)
+    at.add_argument("--quiet", action="store_true")
+    at.set_defaults(func=_atlas)
+
+    def lab_command(name: str, help: str, func) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: shipped)")
+        p.set_defaults(func=func)
+        return p
+
+    en = lab_command(
+        "encode", "latent code, map position and nearest grooves of a MIDI file", _encode
+    )
+    en.add_argument("file", type=Path)
+    en.add_argument("--nearest", type=int, default=5)
+
+    sa = lab_command("sample", "new grooves from the prior (or a style) as MIDI files", _sample)
+    sa.add_argument("--n", type=int, default=8)
+    sa.add_argument("--temperature", type=float, default=1.0)
+    sa.add_argument("--style", help="sample in a style of the corpus (e.g. funk)")
+    sa.add_argument("--seed", type=int)
+    sa.add_argument("--bpm", type=float, default=120.0)
+    sa.add_argument("--out", type=Path, default=Path("samples"))
+
+    it = lab_command("interpolate", "slerp between two grooves, one MIDI file", _interpolate)
+    it.add_argument("a", type=Path)
+    it.add_argument("b", type=Path)
+    it.add_argument("--steps", type=int, default=8)
+    it.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    it.add_argument("--bpm", type=float, default=120.0)
+    it.add_argument("--out", type=Path, required=True)
+
+    from latentlab.attributes import ATTRIBUTES
+
+    sh = lab_command("shift", "push a groove along attribute vectors", _shift)
+    sh.add_argument("file", type=Path)
+    sh.add_argument("--out", type=Path, required=True)
+    for name in ATTRIBUTES:
+        sh.add_argument("--" + name.replace("_", "-"), dest=name, type=float, metavar="AMOUNT")
 
     rd = sub.add_parser("render", help="render a drum MIDI file to WAV with the built-in kit")
     rd.add_argument("input", type=Path, help="drum MIDI file")
