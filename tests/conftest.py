@@ -187,3 +187,50 @@ def reference_windows(reference: dict, n_bars: int) -> list[tuple[str, str, int]
             if bar_hits[first : first + n_bars].any():
                 out.append((file_id, split, first))
     return out
+
+
+def synthetic_grooves(root: Path, n: int = 40, seed: int = 0) -> Path:
+    """A folder corpus of 4-bar grooves in two styles: 'rock' (eighth hats, sparse) and
+    'funk' (sixteenth hats, busy kicks, ghost snares). Enough for train/validation/test."""
+    from latentlab.pattern import DrumPattern
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        funk = i % 2 == 0
+        hits = np.zeros((64, 9), np.float32)
+        hits[:: 1 if funk else 2, 2] = 1
+        hits[4::8, 1] = 1
+        hits[rng.choice(64, 12 if funk else 5, replace=False), 0] = 1
+        if funk:
+            hits[rng.choice(64, 6, replace=False), 1] = 1
+        velocities = hits * rng.uniform(0.3, 1.0, hits.shape)
+        offsets = hits * rng.uniform(-0.2, 0.2, hits.shape)
+        pattern = DrumPattern(hits, velocities, offsets, bpm=100 if funk else 120)
+        style = root / ("funk" if funk else "rock")
+        style.mkdir(parents=True, exist_ok=True)
+        pattern.to_midi(style / f"groove{i:02d}.mid")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny DrumVAE trained for a few steps on synthetic grooves, with its atlas built."""
+    from latentlab.atlas import build_atlas
+    from latentlab.checkpoint import load_checkpoint
+    from latentlab.corpus import Corpus
+    from latentlab.model import ModelConfig
+    from latentlab.train import TrainConfig, train
+
+    base = tmp_path_factory.mktemp("tiny")
+    data = synthetic_grooves(base / "grooves")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LATENTLAB_CACHE", str(base / "cache"))
+        model = ModelConfig(z_dim=8, encoder_hidden=24, decoder_hidden=32)
+        config = TrainConfig(
+            out=str(base / "run"), data=str(data), epochs=4, batch_size=16, model=model
+        )
+        folder = train(config, progress=False)
+        model, _ = load_checkpoint(folder, "cpu")
+        windows = Corpus.open(data).windows(2, progress=False)
+        build_atlas(model, windows, progress=False).save(folder)
+    return folder
