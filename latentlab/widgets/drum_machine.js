@@ -149,17 +149,19 @@ class Player {
 		this.emit();
 	}
 
+	scheduleNextStep() {
+		for (const note of this.seq.playStep(this.pattern, this.nextN, this.version)) {
+			this.pending.push(note);
+			this.log.push(note[0]);
+		}
+		this.nextN += 1;
+	}
+
 	/** Schedule every step whose earliest note (offset -0.5) falls inside the look-ahead. */
 	tick() {
 		const seq = this.seq;
 		const now = seq.ctx.currentTime;
-		while (seq.frameOf(this.nextN, -0.5) / seq.sr < now + LOOKAHEAD) {
-			for (const note of seq.playStep(this.pattern, this.nextN, this.version)) {
-				this.pending.push(note);
-				this.log.push(note[0]);
-			}
-			this.nextN += 1;
-		}
+		while (seq.frameOf(this.nextN, -0.5) / seq.sr < now + LOOKAHEAD) this.scheduleNextStep();
 		this.pending = this.pending.filter(([entry]) => entry.time > now - 0.05);
 		if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
 	}
@@ -185,6 +187,7 @@ class Player {
 			this.pending = this.pending.filter(([entry]) => !entry.cancelled);
 			this.nextN = n;
 			swap.n = n;
+			this.scheduleNextStep(); // the swap's first step at once, even beyond the look-ahead
 			this.tick();
 		}
 		this.swaps.push(swap);

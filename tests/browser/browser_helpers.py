@@ -1,14 +1,15 @@
 """Browser-test helpers: notebooks served by Voila, driven by Playwright in Debian's Chromium.
 
-`VoilaServer` runs a notebook in its own process group and stops it with os.killpg; `launch`
-starts headless Chromium; `open_page` loads a served notebook and watches it for console
-errors. Requests to other hosts get an empty answer, so the page works offline and the
+`NotebookServer` runs Voila or JupyterLab in its own process group and stops it with os.killpg;
+`launch` starts headless Chromium; `open_page` loads a served notebook and watches it for
+console errors. Requests to other hosts get an empty answer, so the page works offline and the
 template's font links add no console noise. conftest.py turns these into fixtures.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,47 +41,61 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class VoilaServer:
-    """`voila NOTEBOOK` on a free localhost port, in its own process group."""
+class NotebookServer:
+    """A Voila or JupyterLab server on a free localhost port, in its own process group."""
 
-    def __init__(self, notebook: Path, log_dir: Path) -> None:
+    def __init__(self, name: str, args: list[str], cwd: Path, log_dir: Path) -> None:
+        self.name = name
         self.port = _free_port()
         self.url = f"{LOCAL}{self.port}/"
-        self.log = log_dir / f"voila-{notebook.stem}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "voila",
-            str(notebook),
-            "--no-browser",
-            f"--port={self.port}",
-            "--Voila.ip=127.0.0.1",
-            "--show_tracebacks=True",
-        ]
+        self.log = log_dir / f"{name}.log"
+        command = [sys.executable, "-m", *args, "--no-browser", f"--port={self.port}"]
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                command,
-                cwd=notebook.parent,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self._wait_listening(60)
+
+    @classmethod
+    def voila(cls, notebook: Path, log_dir: Path) -> NotebookServer:
+        """`voila NOTEBOOK`: the page is at `url`; each visit runs the notebook in a kernel."""
+        args = ["voila", str(notebook), "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
+        return cls(f"voila-{notebook.stem}", args, notebook.parent, log_dir)
+
+    @classmethod
+    def jupyterlab(cls, root: Path, log_dir: Path) -> NotebookServer:
+        """JupyterLab on folder `root`; `lab_url` is the address of a notebook in it."""
+        token = secrets.token_hex(16)
+        args = [
+            "jupyter",
+            "lab",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={root}",
+            f"--LabServerApp.workspaces_dir={log_dir / 'lab-workspaces'}",
+        ]
+        server = cls("jupyterlab", args, root, log_dir)
+        server.token = token
+        return server
+
+    def lab_url(self, notebook: str) -> str:
+        return f"{self.url}lab/tree/{notebook}?token={self.token}"
 
     def _wait_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"voila exited early:\n{self.log.read_text()}")
+                raise RuntimeError(f"{self.name} exited early:\n{self.log.read_text()}")
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"voila did not listen within {timeout} s:\n{self.log.read_text()}")
+        raise RuntimeError(f"{self.name} did not listen in {timeout} s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        """End Voila and its kernels (the whole process group)."""
+        """End the server and its kernels (the whole process group)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -126,3 +141,27 @@ def open_page(browser, url: str, ready_selector: str):
     page.goto(url, timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector(ready_selector, timeout=PAGE_TIMEOUT_MS)
     return page, watch
+
+
+def run_in_jupyterlab(page, done_selector: str, timeout: float = 60) -> None:
+    """Run all cells of the notebook open in JupyterLab until `done_selector` shows.
+
+    On a busy machine JupyterLab sometimes drops a run made while its kernel connects, or
+    asks which kernel to start: the dialog is accepted (its default is the notebook's
+    kernel) and the cells run again, as they do every 10 s until the selector shows.
+    """
+    deadline = time.monotonic() + timeout
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+    next_run = 0.0
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_run:
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.locator('[data-command="runmenu:run-all"]').click()
+            next_run = time.monotonic() + 10
+        page.wait_for_timeout(250)
+        if page.locator(done_selector).count():
+            return
+        if dialog.count() and dialog.is_visible():
+            dialog.click()
+            next_run = 0.0
+    raise TimeoutError(f"JupyterLab: {done_selector} did not show within {timeout} s")

@@ -1,7 +1,8 @@
 """Fixtures for browser tests of notebooks and dashboards (helpers in browser_helpers.py).
 
 `playwright` and `browser` (headless Debian Chromium) skip the test when /usr/bin/chromium or
-Playwright is missing; `voila` starts a notebook's Voila server once and stops it at the end.
+Playwright is missing; `voila` starts a notebook's Voila server once and stops it at the end;
+`jupyterlab` starts JupyterLab on a folder for one test.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser_helpers import CHROMIUM, VoilaServer, launch
+from .browser_helpers import CHROMIUM, NotebookServer, launch
 
 
 @pytest.fixture(scope="session")
@@ -31,16 +32,31 @@ def browser(playwright):
 
 
 @pytest.fixture(scope="session")
-def voila(tmp_path_factory) -> Iterator[Callable[[Path], VoilaServer]]:
+def voila(tmp_path_factory) -> Iterator[Callable[[Path], NotebookServer]]:
     """Factory: the Voila server of a notebook, started on first use, stopped at the end."""
-    servers: dict[Path, VoilaServer] = {}
+    servers: dict[Path, NotebookServer] = {}
     log_dir = tmp_path_factory.mktemp("voila")
 
-    def serve(notebook: Path) -> VoilaServer:
+    def serve(notebook: Path) -> NotebookServer:
         if notebook not in servers:
-            servers[notebook] = VoilaServer(notebook, log_dir)
+            servers[notebook] = NotebookServer.voila(notebook, log_dir)
         return servers[notebook]
 
     yield serve
     for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def jupyterlab(tmp_path_factory) -> Iterator[Callable[[Path], NotebookServer]]:
+    """Factory: a JupyterLab server on a folder, stopped after the test."""
+    servers: list[NotebookServer] = []
+    log_dir = tmp_path_factory.mktemp("jupyterlab")
+
+    def serve(root: Path) -> NotebookServer:
+        servers.append(NotebookServer.jupyterlab(root, log_dir))
+        return servers[-1]
+
+    yield serve
+    for server in servers:
         server.stop()

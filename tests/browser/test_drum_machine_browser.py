@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from test_audio import MS, detect_onsets
 from latentlab import audio
 from latentlab.pattern import DrumPattern
 
-from .browser_helpers import ARTIFACTS, launch, open_page
+from .browser_helpers import ARTIFACTS, launch, open_page, run_in_jupyterlab
 from .drum_grooves import groove_a, groove_b
 
 pytestmark = pytest.mark.browser
@@ -233,3 +234,27 @@ def test_the_first_click_starts_audio_without_the_autoplay_flag(playwright, voil
         assert watch.errors == []
     finally:
         strict.close()
+
+
+def test_the_widget_plays_and_edits_in_jupyterlab(browser, jupyterlab, tmp_path) -> None:
+    for name in (NOTEBOOK.name, "drum_grooves.py"):  # a copy: JupyterLab may save it
+        shutil.copy(NOTEBOOK.with_name(name), tmp_path)
+    server = jupyterlab(tmp_path)
+    page, watch = open_page(
+        browser, server.lab_url(NOTEBOOK.name), ".jp-CodeCell .jp-InputArea-editor"
+    )
+    run_in_jupyterlab(page, ".ll-dm-cell")
+    page.click(".ll-dm-play")
+    last = "window.latentlab.drumMachines.at(-1)"  # a run JupyterLab repeated leaves two models
+    page.wait_for_function(
+        f"() => {last}.audioState() === 'running' && {last}.scheduled().length > 3",
+        timeout=WAIT_MS,
+    )
+    page.click('.ll-dm-cell[data-step="6"][data-cls="1"]')
+    page.wait_for_function(
+        "() => document.querySelector('.test-python-pattern').innerText.includes('[6, 1]')",
+        timeout=WAIT_MS,
+    )
+    assert [e for e in watch.errors if "blob:" in e or "anywidget" in e] == [], (
+        "no errors from the widget (JupyterLab's own console noise aside)"
+    )
