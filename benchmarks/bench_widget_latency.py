@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -29,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser.browser_helpers import CHROMIUM, NotebookServer, launch, open_page  # noqa: E402
+from common import machine  # noqa: E402
 
 NOTEBOOK = ROOT / "tests" / "browser" / "drum_machine.ipynb"
 RESULT = ROOT / "benchmarks" / "results" / "widget_latency.json"
@@ -108,10 +106,8 @@ def main() -> None:
             "voila": version("voila"),
             "ipywidgets": version("ipywidgets"),
             "anywidget": version("anywidget"),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "date": time.strftime("%Y-%m-%d"),
         },
+        "machine": machine(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
