@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -114,8 +115,17 @@ def _append_metrics(out: Path, row: dict) -> None:
         writer.writerow(row)
 
 
-def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
-    """Train (or resume) a run; returns the folder of the best checkpoint."""
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> Path:
+    """Train (or resume) a run; returns the folder of the best checkpoint.
+
+    `on_epoch` is called with each epoch's metrics row (what metrics.csv gets), e.g. to
+    draw a live loss plot in a notebook.
+    """
     from tqdm.auto import tqdm
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -215,6 +225,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> P
                 **{f"val_{k}": round(v, 5) for k, v in metrics.items() if k != "windows"},
             }
             _append_metrics(out, row)
+            if on_epoch is not None:
+                on_epoch(row)
             tqdm.write(
                 f"epoch {state['epoch']}: loss {row['train_loss']:.2f} kl {row['train_kl']:.1f} "
                 f"val step acc free {metrics['step_accuracy_free']:.4f} "
