@@ -81,6 +81,11 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     result = evaluate_checkpoint(args.checkpoint, args.split, args.data, args.out, not args.quiet)
     print(json.dumps(result, indent=2))
+    if args.card:
+        from latentlab.evaluate import write_card
+
+        notes = args.card_notes.read_text() if args.card_notes else ""
+        print(f"model card: {write_card(args.checkpoint, result, notes)}")
 
 
 def _render(args: argparse.Namespace) -> None:
@@ -213,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", choices=("train", "validation", "test"))
     ev.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
     ev.add_argument("--out", type=Path, help="also write the JSON here")
+    ev.add_argument("--card", action="store_true", help="write the model card (README.md)")
+    ev.add_argument("--card-notes", type=Path, help="markdown appended to the card")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=_evaluate)
 

@@ -49,3 +49,25 @@ def test_overlap_area():
     assert overlap_area(a, a + 100) == 0.0
     # Two unit normals one standard deviation apart overlap by 2 * Phi(-0.5) ~ 0.617.
     assert overlap_area(a, rng.normal(1, 1, 20000), bins=60) == pytest.approx(0.617, abs=0.03)
+
+
+def test_evaluate_command_writes_json_and_the_model_card(tiny_checkpoint, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from latentlab.cli import main
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, folder)
+    data = tiny_checkpoint.parents[1] / "grooves"
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "eval.json"
+    args = ["evaluate", str(folder), "--data", str(data), "--out", str(out), "--quiet", "--card"]
+    assert main(args) == 0
+    result = json.loads(out.read_text())
+    for key in ("step_accuracy_free", "step_accuracy_teacher_forced", "hit_f1", "kl_bits"):
+        assert 0 <= result[key] <= (1 if key != "kl_bits" else 1e6)
+    assert 0 <= result["prior_overlap_mean"] <= 1
+    card = (folder / "README.md").read_text()
+    assert f"| step_accuracy_free | {result['step_accuracy_free']:.4f} | 0.917 |" in card
+    assert "latentlab train --out" in card and "Groove MIDI Dataset" in card
