@@ -56,27 +56,30 @@ def _class_density(names: tuple[str, ...]) -> Callable[[np.ndarray], np.ndarray]
 
 
 def syncopation(x) -> np.ndarray:
-    """Longuet-Higgins & Lee syncopation per bar, averaged over the bars.
+    """Longuet-Higgins & Lee syncopation per bar, summed over the drums, averaged over bars.
 
     H. C. Longuet-Higgins and C. S. Lee, "The rhythmic interpretation of monophonic music",
-    Music Perception 1(4), 1984. The onsets of all instruments are merged into one line per
-    bar. A note at step i followed by silence up to the next note (cyclically in the bar)
-    is syncopated when a silent step in between has a higher metrical weight; it scores
-    that weight minus the note's own.
+    Music Perception 1(4), 1984. Each drum's onsets in a bar form one line (a steady hi-hat
+    would otherwise fill every strong position and hide a syncopated kick). A note at step
+    i followed by silence up to that drum's next note (cyclically in the bar) is syncopated
+    when a silent step in between has a higher metrical weight; it scores that weight minus
+    the note's own.
     """
     hits, _, _ = _split(x)
-    n, steps = hits.shape[:2]
-    bars = hits.any(-1).reshape(n * steps // STEPS_PER_BAR, STEPS_PER_BAR)
-    total = np.zeros(len(bars))
+    n, steps, classes = hits.shape
+    bars = steps // STEPS_PER_BAR
+    lines = hits.reshape(n, bars, STEPS_PER_BAR, classes).transpose(0, 1, 3, 2)
+    lines = lines.reshape(-1, STEPS_PER_BAR)
+    total = np.zeros(len(lines))
     for i in range(STEPS_PER_BAR):
-        open_span = bars[:, i].copy()
-        strongest = np.full(len(bars), -np.inf)
+        open_span = lines[:, i].copy()
+        strongest = np.full(len(lines), -np.inf)
         for d in range(1, STEPS_PER_BAR):
             k = (i + d) % STEPS_PER_BAR
-            open_span &= ~bars[:, k]
+            open_span &= ~lines[:, k]
             strongest = np.where(open_span, np.maximum(strongest, LHL_WEIGHTS[k]), strongest)
-        total += np.where(bars[:, i], np.maximum(strongest - LHL_WEIGHTS[i], 0), 0)
-    return total.reshape(n, -1).mean(1)
+        total += np.where(lines[:, i], np.maximum(strongest - LHL_WEIGHTS[i], 0), 0)
+    return total.reshape(n, bars, classes).sum(2).mean(1)
 
 
 def shuffle(x) -> np.ndarray:
