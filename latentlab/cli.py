@@ -50,6 +50,7 @@ def _train(args: argparse.Namespace) -> None:
         config = resume_config(args.out)
         config.epochs = args.epochs or config.epochs
         config.max_minutes = args.max_minutes or config.max_minutes
+        config.threads = args.threads or config.threads
     else:
         model = ModelConfig(
             bars=args.bars,
