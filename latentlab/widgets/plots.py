@@ -1,0 +1,269 @@
+"""Small bqplot figures with one look for the dashboards and the VAE notebook.
+
+Each function returns a bqplot Figure; `update_lines` changes the data of a line figure in
+place, so a plot updates without being redrawn from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+MARGIN = {"top": 36, "bottom": 44, "left": 56, "right": 16}
+
+
+def _figure(
+    marks: list,
+    scales: dict,
+    title: str,
+    x_label: str,
+    y_label: str,
+    height: str,
+    width: str = "100%",
+) -> bq.Figure:
+    x_ticks = _ticks(scales["x"].min, scales["x"].max)
+    axes = [
+        bq.Axis(scale=scales["x"], label=x_label, tick_values=x_ticks),
+        bq.Axis(scale=scales["y"], label=y_label, side="left", num_ticks=5),
+    ]
+    return bq.Figure(
+        marks=marks,
+        axes=axes,
+        title=title,
+        fig_margin=dict(MARGIN),
+        padding_x=0,
+        padding_y=0,
+        title_style={"font-size": "14px"},
+        layout=widgets.Layout(width=width, height=height),
+    )
+
+
+def legend(names: Sequence[str], note: str = "") -> widgets.HTML:
+    """A one-line legend in the figures' colours (kept out of the plot area)."""
+    items = "".join(
+        f'<span style="margin-right:14px"><span style="color:{colour};font-weight:700">'
+        f"&#9473;&#9473;</span> {name}</span>"
+        for name, colour in zip(names, PALETTE, strict=False)
+    )
+    extra = f'<span style="color:#57606a">{note}</span>' if note else ""
+    return widgets.HTML(f'<div style="font-size:12px;margin-left:56px">{items}{extra}</div>')
+
+
+def _ticks(low: float | None, high: float | None) -> np.ndarray | None:
+    """Round tick values for an x range: steps of 1, 2 or 5 times a power of ten."""
+    if low is None or high is None or high <= low:
+        return None
+    raw = (high - low) / 5
+    power = 10 ** np.floor(np.log10(raw))
+    step = min((m * power for m in (1, 2, 5, 10) if m * power >= raw), default=raw)
+    return np.arange(np.ceil(low / step) * step, high + step / 2, step)
+
+
+def _x_scale(x: np.ndarray) -> bq.LinearScale:
+    return bq.LinearScale(min=float(x.min()), max=float(x.max()))
+
+
+def _rows(series: dict[str, Sequence[float]]) -> list[np.ndarray]:
+    return [np.asarray(y, np.float64) for y in series.values()]
+
+
+def line_figure(
+    x: Sequence[float],
+    series: dict[str, Sequence[float]],
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    dashed: dict[str, Sequence[float]] | None = None,
+    height: str = "280px",
+    width: str = "100%",
+    markers: bool = False,
+    y_min: float | None = None,
+    x_range: tuple[float, float] | None = None,
+) -> bq.Figure:
+    """Lines of several series over one x, coloured in order (see `legend`).
+
+    `dashed` series are drawn dashed in the same colours (e.g. the same quantity measured
+    from the other end). The x axis spans `x_range`, else exactly the range of x.
+    """
+    x = np.asarray(x, np.float64)
+    low, high = x_range if x_range is not None else (x.min(), x.max())
+    scales = {"x": bq.LinearScale(min=float(low), max=float(high)), "y": bq.LinearScale(min=y_min)}
+    colours = list(PALETTE[: len(series)])
+    solid = bq.Lines(
+        x=x,
+        y=_rows(series),
+        labels=list(series),
+        colors=colours,
+        marker="circle" if markers else None,
+        marker_size=24,
+        stroke_width=2.5,
+        scales=scales,
+    )
+    marks = [solid]
+    if dashed is not None:
+        marks.append(
+            bq.Lines(
+                x=x,
+                y=_rows(dashed),
+                colors=colours,
+                line_style="dashed",
+                stroke_width=1.5,
+                scales=scales,
+            )
+        )
+    return _figure(marks, scales, title, x_label, y_label, height, width)
+
+
+def update_lines(
+    figure: bq.Figure,
+    x: Sequence[float],
+    series: dict[str, Sequence[float]],
+    dashed: dict[str, Sequence[float]] | None = None,
+) -> None:
+    """New data for a figure made by `line_figure` (same series names)."""
+    x = np.asarray(x, np.float64)
+    with figure.marks[0].hold_sync():
+        figure.marks[0].x, figure.marks[0].y = x, _rows(series)
+    if dashed is not None:
+        with figure.marks[1].hold_sync():
+            figure.marks[1].x, figure.marks[1].y = x, _rows(dashed)
+
+
+def band_figure(
+    x: Sequence[float],
+    low: Sequence[float],
+    high: Sequence[float],
+    lines: dict[str, Sequence[float]],
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    height: str = "220px",
+    width: str = "100%",
+) -> bq.Figure:
+    """A shaded band from `low` to `high` (marks[0]) under lines coloured in order
+    (marks[1], marks[2], ...; set a mark's y to update it)."""
+    x = np.asarray(x, np.float64)
+    scales = {"x": _x_scale(x), "y": bq.LinearScale()}
+    band = bq.Lines(
+        x=x,
+        y=[np.asarray(low, np.float64), np.asarray(high, np.float64)],
+        fill="between",
+        fill_colors=[PALETTE[0]],
+        fill_opacities=[0.18],
+        colors=["transparent"],
+        scales=scales,
+    )
+    marks = [band] + [
+        bq.Lines(
+            x=x,
+            y=np.asarray(y, np.float64),
+            labels=[name],
+            colors=[colour],
+            marker="circle",
+            marker_size=16,
+            scales=scales,
+        )
+        for (name, y), colour in zip(lines.items(), PALETTE, strict=False)
+    ]
+    return _figure(marks, scales, title, x_label, y_label, height, width)
+
+
+def bar_figure(
+    x: Sequence[float],
+    y: Sequence[float],
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    line: float | None = None,
+    height: str = "240px",
+    width: str = "100%",
+    colour: str = PALETTE[0],
+) -> bq.Figure:
+    """Bars of y over x, with an optional horizontal reference line at `line`."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    scales = {"x": bq.LinearScale(), "y": bq.LinearScale(min=min(0.0, float(y.min())))}
+    marks = [bq.Bars(x=x, y=y, colors=[colour], scales=scales)]
+    if line is not None:
+        marks.append(
+            bq.Lines(
+                x=[x.min(), x.max()],
+                y=[line, line],
+                colors=[PALETTE[3]],
+                line_style="dashed",
+                scales=scales,
+            )
+        )
+    return _figure(marks, scales, title, x_label, y_label, height, width)
+
+
+def histogram_figure(
+    samples: dict[str, Sequence[float]],
+    bins: int = 40,
+    title: str = "",
+    x_label: str = "",
+    height: str = "260px",
+    width: str = "100%",
+) -> bq.Figure:
+    """Histograms (as densities over shared bins) of several samples, overlaid."""
+    values = [np.asarray(s, np.float64) for s in samples.values()]
+    edges = np.histogram_bin_edges(np.concatenate(values), bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    densities = {
+        k: np.histogram(v, edges, density=True)[0] for k, v in zip(samples, values, strict=True)
+    }
+    figure = line_figure(
+        centres, densities, title, x_label, "density", height=height, width=width, y_min=0
+    )
+    line = figure.marks[0]
+    line.fill, line.fill_opacities = "bottom", [0.25] * len(samples)
+    line.fill_colors = list(line.colors)
+    line.interpolation = "step-after"
+    return figure
+
+
+def heatmap_figure(
+    matrix: np.ndarray,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    title: str = "",
+    height: str = "420px",
+    width: str = "100%",
+) -> bq.Figure:
+    """A matrix as coloured cells with their values, red below zero and blue above.
+
+    The colour scale reaches past the largest value, so the darkest cell keeps its text
+    readable.
+    """
+    matrix = np.asarray(matrix, np.float64)
+    top = 1.6 * max(float(np.abs(matrix).max()), 1e-6)
+    scales = {
+        "row": bq.OrdinalScale(reverse=True),
+        "column": bq.OrdinalScale(),
+        "color": bq.ColorScale(scheme="RdBu", min=-top, max=top, mid=0),
+    }
+    cells = bq.GridHeatMap(
+        color=matrix,
+        row=list(rows),
+        column=list(columns),
+        scales=scales,
+        display_format=".2f",
+        font_style={"font-size": "11px", "fill": "#222"},
+    )
+    axes = [
+        bq.Axis(scale=scales["column"], tick_rotate=-30),
+        bq.Axis(scale=scales["row"], side="left"),
+        bq.ColorAxis(scale=scales["color"], side="right"),
+    ]
+    margin = {"top": 36, "bottom": 80, "left": 120, "right": 80}
+    return bq.Figure(
+        marks=[cells],
+        axes=axes,
+        title=title,
+        fig_margin=margin,
+        title_style={"font-size": "14px"},
+        layout=widgets.Layout(width=width, height=height),
+    )
