@@ -174,6 +174,19 @@ def _shift(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({', '.join(f'{k} {v:+g}' for k, v in amounts.items())})")
 
 
+def _dashboard(args: argparse.Namespace) -> None:
+    from latentlab.dashboard import serve
+
+    serve(
+        host=args.host,
+        port=args.port,
+        checkpoint=args.checkpoint,
+        notebooks=args.notebooks,
+        pool_size=args.pool_size,
+        open_browser=args.browser,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="latentlab", description="Explore the latent space of a drum-pattern VAE."
@@ -266,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--out", type=Path, required=True)
     for name in ATTRIBUTES:
         sh.add_argument("--" + name.replace("_", "-"), dest=name, type=float, metavar="AMOUNT")
+
+    db = sub.add_parser("dashboard", help="serve the dashboards (Voila); the explorer first")
+    db.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    db.add_argument("--port", type=int, default=8866)
+    db.add_argument("--checkpoint", type=Path, help="model folder (default: the shipped one)")
+    db.add_argument("--notebooks", type=Path, help="dashboards folder (default: notebooks/)")
+    db.add_argument(
+        "--pool-size", type=int, default=1, help="preheated explorer kernels (0: none)"
+    )
+    db.add_argument(
+        "--no-browser", dest="browser", action="store_false", help="don't open a web browser"
+    )
+    db.set_defaults(func=_dashboard)
 
     rd = sub.add_parser("render", help="render a drum MIDI file to WAV with the built-in kit")
     rd.add_argument("input", type=Path, help="drum MIDI file")
