@@ -5,8 +5,6 @@ Voila runs the explorer notebook in a pool of kernels before anyone asks, so a v
 kernel whose model is loaded and widgets built, and the page is interactive in about a second
 instead of the ten or so a cold kernel takes (benchmarks/bench_dashboard.py). Only the
 explorer is preheated: each preheated kernel holds a model in memory and costs CPU to start.
-Kernels decode with one thread (OMP_NUM_THREADS=1 unless set): one groove or a 3x3 grid at
-a time decodes no faster with more, and a second thread fighting other work is much slower.
 """
 
 from __future__ import annotations
@@ -76,7 +74,6 @@ def serve(
         raise LatentLabError(f"--pool-size {pool_size}: give 0 (no preheating) to 8")
     ckpt = check_checkpoint(Path(checkpoint) if checkpoint is not None else default_checkpoint())
     os.environ["LATENTLAB_CHECKPOINT"] = str(ckpt)  # kernels inherit the server's environment
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     config = Config()
     config.Voila.ip = host

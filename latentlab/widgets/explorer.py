@@ -373,7 +373,7 @@ class Explorer:
         shifts = ", ".join(f"{attribute_label(n).lower()} {a:+.2f}" for n, a in place.amounts)
         title = html.escape(place.label + (f" (shifted: {shifts})" if shifts else ""))
         self.now.value = (
-            f'<span class="ll-ex-now-label">Now playing</span> <b>{title}</b>'
+            f'<span class="ll-ex-now-label">Current groove</span> <b>{title}</b>'
             f'<span class="ll-ex-now-detail">{html.escape(detail)}</span>'
         )
         self.back_button.disabled = self.position == 0

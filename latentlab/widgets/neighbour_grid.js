@@ -37,17 +37,14 @@ function explorerKey(event) {
 }
 
 function initialize({ model }) {
-	const sent = [];
 	const onKey = (event) => {
 		const key = explorerKey(event);
 		if (!key) return;
 		event.preventDefault(); // arrows would scroll the page
 		if (event.repeat) return;
-		sent.push(key);
 		model.send({ type: "key", key });
 	};
 	document.addEventListener("keydown", onKey);
-	model.keysSent = sent;
 	return () => document.removeEventListener("keydown", onKey);
 }
 
@@ -127,7 +124,6 @@ function render({ model, el: host }) {
 		version: () => model.get("version"),
 		cells: () => model.get("cells"),
 		active: () => model.get("active"),
-		keysSent: () => [...(model.keysSent ?? [])],
 	};
 	registry.neighbourGrids.push(hook);
 	model.on("change:version", paint);

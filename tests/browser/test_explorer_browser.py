@@ -1,0 +1,265 @@
+"""The explorer in a real browser: `latentlab dashboard` serving it, Playwright driving it.
+
+One dashboard (two preheated explorer kernels) serves the tests; most share one page and
+run in file order. Page hooks: window.latentlab.latentMaps[0] (map points' pixels, hover,
+clicks), neighbourGrids[0] (grid version, keys) and drumMachines[0] (scheduled notes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import groove_notes, write_drum_midi
+
+from latentlab.pattern import DrumPattern
+
+from .browser_helpers import ARTIFACTS, NotebookServer, launch, open_page
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+MAP = "window.latentlab.latentMaps[0]"
+GRID = "window.latentlab.neighbourGrids[0]"
+DM = "window.latentlab.drumMachines[0]"
+WAIT_MS = 10_000
+READY = ".ll-ng-canvas"
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    """`latentlab dashboard` on a free port with two preheated explorer kernels."""
+    server = NotebookServer(
+        "dashboard",
+        ["latentlab.cli", "dashboard", "--pool-size=2"],
+        ROOT,
+        tmp_path_factory.mktemp("dashboard"),
+    )
+    yield server
+    server.stop()
+
+
+def open_explorer(browser, dashboard: NotebookServer):
+    page, watch = open_page(browser, dashboard.url, READY)
+    page.wait_for_function(
+        f"() => {MAP} !== undefined && {GRID} !== undefined && {DM} !== undefined",
+        timeout=WAIT_MS,
+    )
+    page.watch = watch
+    return page
+
+
+@pytest.fixture(scope="module")
+def served_page(browser, dashboard):
+    page = open_explorer(browser, dashboard)
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def page(served_page):
+    """The shared page; after each test: no console errors, no error shown, no CDN use."""
+    yield served_page
+    assert served_page.watch.errors == []
+    assert served_page.locator(".ll-ex-message.ll-ex-error").count() == 0, served_page.inner_text(
+        ".ll-ex-message"
+    )
+    assert all("fontawesome" in u for u in served_page.watch.external), (
+        "only the Voila template's icon font links may leave localhost"
+    )
+
+
+def hook(page, call: str):
+    return page.evaluate(f"() => {call}")
+
+
+def now_playing(page) -> str:
+    return page.inner_text(".ll-ex-now")
+
+
+def grid_on_cells(page) -> set[tuple[int, int]]:
+    """(step, class) of every hit the drum machine's grid shows."""
+    cells = page.eval_on_selector_all(
+        ".ll-dm-cell.ll-dm-on", "cells => cells.map(c => [+c.dataset.step, +c.dataset.cls])"
+    )
+    return {(s, c) for s, c in cells}
+
+
+def wait_grid_after(page, version: int) -> None:
+    page.wait_for_function(f"() => {GRID}.version() > {version}", timeout=WAIT_MS)
+
+
+def point_in_view(page, k: int) -> tuple[int, float, float]:
+    """A shown map point well inside the plot area: (atlas index, x, y) in page pixels."""
+    box = page.locator(".ll-map-figure .plotarea_events").bounding_box()
+    shown = hook(page, f"{MAP}.shown()")
+    rng = np.random.default_rng(k)
+    for index in rng.permutation(shown):
+        x, y = hook(page, f"{MAP}.pixelOf({int(index)})")
+        inside_x = box["x"] + 20 < x < box["x"] + box["width"] - 20
+        if inside_x and box["y"] + 20 < y < box["y"] + box["height"] - 20:
+            return int(index), x, y
+    raise AssertionError("no map point inside the plot area")
+
+
+def click_point(page, k: int) -> int:
+    """Hover a map point until its tooltip shows, click it; returns the index clicked."""
+    _, x, y = point_in_view(page, k)
+    page.mouse.move(x, y)
+    page.wait_for_function(f"() => {MAP}.hovered() !== null", timeout=WAIT_MS)
+    hovered = hook(page, f"{MAP}.hovered()")
+    assert hook(page, f"{MAP}.tooltip()").strip(), "the tooltip shows the groove's metadata"
+    version = hook(page, f"{GRID}.version()")
+    page.mouse.click(x, y)
+    wait_grid_after(page, version)
+    return hovered
+
+
+def test_the_landing_page_is_the_explorer_ready_to_use(page) -> None:
+    assert page.url.endswith("/voila/render/explorer.ipynb"), "/ redirects to the explorer"
+    assert page.locator(".ll-ng-cell").count() == 9
+    assert page.locator(".ll-dm-cell").count() == 9 * 32
+    assert page.locator(".ll-map-figure canvas").count() >= 1, "the WebGL points"
+    styles = page.locator(".ll-map-style option").count() - 1
+    assert page.locator(".ll-map-chip").count() == styles > 1
+    assert "corpus groove #" in now_playing(page)
+    assert hook(page, f"{DM}.audioState()") == "none", "no sound before a click"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "explorer_start.png")
+
+
+def test_clicking_a_map_point_plays_it_and_changes_the_grid(page) -> None:
+    cells_before = hook(page, f"{GRID}.cells()")
+    version = hook(page, f"{DM}.version()")
+    index = click_point(page, 0)
+    assert f"#{index}" in now_playing(page)
+    assert hook(page, f"{GRID}.cells()") != cells_before
+    page.wait_for_function(
+        f"() => {DM}.scheduled().some((e) => e.version > {version})", timeout=WAIT_MS
+    )
+    assert hook(page, f"{DM}.playing()") and hook(page, f"{DM}.audioState()") == "running"
+    notes = {
+        (e["step"], e["cls"]) for e in hook(page, f"{DM}.scheduled()") if e["version"] > version
+    }
+    assert notes and notes <= grid_on_cells(page), "the notes scheduled are the groove shown"
+    # The marker (bqplot's own SVG, bqplot's scales) sits where the page found the point.
+    x, y = hook(page, f"{MAP}.pixelOf({index})")
+    boxes = [
+        b for b in (d.bounding_box() for d in page.locator(".ll-map-figure path.dot").all()) if b
+    ]
+    centres = [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in boxes]
+    assert min(np.hypot(cx - x, cy - y) for cx, cy in centres) < 4
+    page.screenshot(path=ARTIFACTS / "explorer.png")
+
+
+def test_a_slider_shifts_the_groove(page) -> None:
+    version = hook(page, f"{DM}.version()")
+    track = page.locator(".ll-ex-slider-density .noUi-target").bounding_box()
+    page.mouse.click(track["x"] + track["width"] * 0.9, track["y"] + track["height"] / 2)
+    page.wait_for_function(f"() => {DM}.version() > {version}", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('.ll-ex-now').innerText.includes('shifted: density +')",
+        timeout=WAIT_MS,
+    )
+    assert page.inner_text(".ll-ex-slider-density .widget-readout").startswith("+1.")
+    page.click(".ll-ex-reset")
+    page.wait_for_function(
+        "() => !document.querySelector('.ll-ex-now').innerText.includes('shifted')",
+        timeout=WAIT_MS,
+    )
+
+
+def test_arrow_keys_move_c_changes_directions_and_r_jumps(page) -> None:
+    page.locator(".ll-ex-heading").first.click()  # focus on the page, not on a slider
+    x_label = page.inner_text(".ll-ng-xlabel").rstrip(" →")
+    y_label = page.inner_text(".ll-ng-ylabel").rstrip(" →")
+    for key, label in (("ArrowRight", f"more {x_label}"), ("ArrowUp", f"more {y_label}")):
+        version = hook(page, f"{GRID}.version()")
+        page.keyboard.press(key)
+        wait_grid_after(page, version)
+        assert label in now_playing(page), key
+    version = hook(page, f"{GRID}.version()")
+    page.keyboard.press("c")
+    wait_grid_after(page, version)
+    assert page.inner_text(".ll-ng-xlabel").rstrip(" →") != x_label
+    version = hook(page, f"{GRID}.version()")
+    page.keyboard.press("r")
+    wait_grid_after(page, version)
+    assert "corpus groove #" in now_playing(page)
+
+
+def upload(page, path: Path) -> None:
+    """Choose a file with the upload button (its file input is not in the page)."""
+    with page.expect_file_chooser(timeout=WAIT_MS) as chooser:
+        page.click(".ll-ex-upload")
+    chooser.value.set_files(str(path))
+
+
+def test_uploading_a_midi_file_places_a_new_point(page, tmp_path) -> None:
+    path = write_drum_midi(tmp_path / "upload-test.mid", groove_notes(2))
+    upload(page, path)
+    page.wait_for_function(
+        "() => document.querySelector('.ll-ex-message').innerText.includes('placed on the map')",
+        timeout=WAIT_MS,
+    )
+    pin = page.locator(".ll-map-figure text", has_text="upload-test.mid")
+    pin.wait_for(timeout=WAIT_MS)
+    assert "upload-test.mid" in now_playing(page)
+    expected = DrumPattern.from_midi(path, bars=2)
+    assert grid_on_cells(page) == {
+        (int(s), int(c)) for s, c in zip(*np.nonzero(expected.hits), strict=True)
+    }
+
+
+def test_a_bad_upload_says_what_is_wrong(page, tmp_path) -> None:
+    path = tmp_path / "notes.mid"
+    path.write_text("these are not MIDI notes")
+    upload(page, path)
+    error = page.locator(".ll-ex-message.ll-ex-error")
+    error.wait_for(timeout=WAIT_MS)
+    assert "notes.mid: not a MIDI file" in error.inner_text()
+    assert "Traceback" not in error.inner_text()
+    page.screenshot(path=ARTIFACTS / "explorer_bad_upload.png")
+    page.click(".ll-ex-jump")  # any action clears the message
+    error.wait_for(state="detached", timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("fmt", ["midi", "wav"])
+def test_downloads_hold_the_groove_shown(page, fmt: str) -> None:
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.click(f".ll-dm-download-{fmt}")
+    data = Path(download.value.path()).read_bytes()
+    if fmt == "wav":
+        assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) > 10_000
+        return
+    hits = DrumPattern.from_midi(data, bars=2).hits
+    assert {(int(s), int(c)) for s, c in zip(*np.nonzero(hits), strict=True)} == grid_on_cells(page)
+
+
+def test_back_and_forward_retrace_the_history(page) -> None:
+    here = now_playing(page)
+    page.click(".ll-ex-back")
+    page.wait_for_function(
+        f"() => document.querySelector('.ll-ex-now').innerText !== {here!r}", timeout=WAIT_MS
+    )
+    page.click(".ll-ex-forward")
+    page.wait_for_function(
+        f"() => document.querySelector('.ll-ex-now').innerText === {here!r}", timeout=WAIT_MS
+    )
+
+
+def test_the_first_map_click_starts_sound_without_the_autoplay_flag(playwright, dashboard):
+    """Chromium's real audio policy: the play that follows a click on the map may start."""
+    strict = launch(playwright, autoplay=False)
+    try:
+        page = open_explorer(strict, dashboard)
+        assert hook(page, f"{DM}.audioState()") == "none"
+        click_point(page, 1)
+        page.wait_for_function(
+            f"() => {DM}.audioState() === 'running' && {DM}.scheduled().length > 3",
+            timeout=WAIT_MS,
+        )
+        assert page.watch.errors == []
+    finally:
+        strict.close()
