@@ -1,10 +1,12 @@
 """`latentlab dashboard`: Voila serving the notebooks folder, the explorer as landing page.
 
-`/` redirects to the explorer; `/voila/tree` lists every dashboard. Kernels are preheated:
-Voila runs the explorer notebook in a pool of kernels before anyone asks, so a visit gets a
-kernel whose model is loaded and widgets built, and the page is interactive in about a second
-instead of the ten or so a cold kernel takes (benchmarks/bench_dashboard.py). Only the
-explorer is preheated: each preheated kernel holds a model in memory and costs CPU to start.
+`/` redirects to the explorer; `/voila/tree` lists every dashboard. Pages load nothing from
+outside: the template in dashboard_template/ drops the lines of Voila's page that fetch an
+icon font from a CDN. Kernels are preheated: Voila runs the explorer notebook in a pool of
+kernels before anyone asks, so a visit gets a kernel whose model is loaded and widgets built
+and the page is interactive in a few seconds instead of the fifteen or more a cold kernel
+takes on a small machine (benchmarks/bench_dashboard.py). Only the explorer is preheated:
+each preheated kernel holds a model in memory and costs CPU to start.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from latentlab.errors import LatentLabError
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LANDING = "explorer.ipynb"
+TEMPLATE = Path(__file__).resolve().parent / "dashboard_template"  # Voila's page, offline
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "atlas.npz")
 REFILL_DELAY = 5.0  # seconds after a visit takes a preheated kernel before preheating another
 
@@ -39,6 +42,10 @@ def _app_class():
     from voila.app import Voila
 
     class DashboardApp(Voila):
+        def setup_template_dirs(self) -> None:
+            super().setup_template_dirs()
+            self.template_paths.insert(0, str(TEMPLATE))
+
         def init_handlers(self) -> list:
             landing = url_path_join(self.server_url, "voila/render", LANDING)
             return [(self.server_url, RedirectHandler, {"url": landing})] + super().init_handlers()

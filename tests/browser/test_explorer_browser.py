@@ -59,15 +59,13 @@ def served_page(browser, dashboard):
 
 @pytest.fixture
 def page(served_page):
-    """The shared page; after each test: no console errors, no error shown, no CDN use."""
+    """The shared page; after each test: no console errors, no error shown, nothing external."""
     yield served_page
     assert served_page.watch.errors == []
     assert served_page.locator(".ll-ex-message.ll-ex-error").count() == 0, served_page.inner_text(
         ".ll-ex-message"
     )
-    assert all("fontawesome" in u for u in served_page.watch.external), (
-        "only the Voila template's icon font links may leave localhost"
-    )
+    assert served_page.watch.external == [], "the page loads nothing from outside"
 
 
 def hook(page, call: str):
@@ -116,8 +114,10 @@ def click_point(page, k: int) -> int:
     return hovered
 
 
-def test_the_landing_page_is_the_explorer_ready_to_use(page) -> None:
+def test_the_landing_page_is_the_explorer_ready_to_use(page, dashboard) -> None:
     assert page.url.endswith("/voila/render/explorer.ipynb"), "/ redirects to the explorer"
+    tree = page.request.get(f"{dashboard.url}voila/api/contents/")
+    assert "explorer.ipynb" in tree.text(), "the other dashboards are served too"
     assert page.locator(".ll-ng-cell").count() == 9
     assert page.locator(".ll-dm-cell").count() == 9 * 32
     assert page.locator(".ll-map-figure canvas").count() >= 1, "the WebGL points"
