@@ -35,7 +35,8 @@ RESULT = ROOT / "benchmarks" / "results" / "dashboard.json"
 MAP = "window.latentlab.latentMaps[0]"
 GRID = "window.latentlab.neighbourGrids[0]"
 DM = "window.latentlab.drumMachines[0]"
-READY = f"() => {MAP} !== undefined && {GRID} !== undefined && {DM} !== undefined"
+HOOKS = "['latentMaps', 'neighbourGrids', 'drumMachines']"
+READY = f"() => {HOOKS}.every((k) => window.latentlab?.[k]?.length)"
 TARGET_PREHEATED_S = 3.0
 TARGET_CLICK_MS = 150.0
 MIN_KERNEL_CPU_S = 3.0  # a kernel that has imported torch and built the explorer used more

@@ -62,9 +62,11 @@ NUMERIC = ("bpm", "first_bar")
 
 def _categories(values: np.ndarray) -> tuple[list[str], np.ndarray]:
     """Distinct values (naturally sorted: drummer2 before drummer10) and each row's code."""
-    names = sorted({str(v) for v in values}, key=_natural)
-    index = {n: i for i, n in enumerate(names)}
-    return names, np.array([index[str(v)] for v in values], np.uint16)
+    names, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    order = sorted(range(len(names)), key=lambda i: _natural(str(names[i])))
+    rank = np.empty(len(names), np.uint16)
+    rank[order] = np.arange(len(names))
+    return [str(names[i]) for i in order], rank[inverse.reshape(-1)]
 
 
 def _natural(text: str) -> tuple:
@@ -111,12 +113,17 @@ class LatentMap(widgets.VBox):
         lo, hi = lo - pad, hi + pad
         self._domain = [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])]
 
-        styles = atlas.meta["style"].astype(str)
-        by_size = sorted(set(styles.tolist()), key=lambda s: (-int((styles == s).sum()), s))
+        names, inverse, counts = np.unique(
+            atlas.meta["style"].astype(str), return_inverse=True, return_counts=True
+        )
+        order = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))
+        rank = np.empty(len(names), np.float32)
+        rank[order] = np.arange(len(names))
+        by_size = [str(names[i]) for i in order]
         self.styles = by_size
         self.colours = {s: STYLE_COLOURS[i % len(STYLE_COLOURS)] for i, s in enumerate(by_size)}
-        self._style_code = np.array([by_size.index(s) for s in styles], np.float32)
-        self._counts = {s: int((styles == s).sum()) for s in by_size}
+        self._style_code = rank[inverse.reshape(-1)]
+        self._counts = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
 
         self._x = bq.LinearScale(min=self._domain[0], max=self._domain[1])
         self._y = bq.LinearScale(min=self._domain[2], max=self._domain[3])
@@ -165,9 +172,10 @@ class LatentMap(widgets.VBox):
         self.figure.add_class("ll-map-figure")
         self.figure.add_class(self._target)
 
-        self._names = {c: _categories(atlas.meta[c])[0] for c in CODED}
+        coded = {c: _categories(atlas.meta[c]) for c in CODED}
+        self._names = {c: names for c, (names, _) in coded.items()}
         table = np.stack(
-            [_categories(atlas.meta[c])[1] for c in CODED]
+            [codes for _, codes in coded.values()]
             + [np.clip(np.round(atlas.meta[c].astype(float)), 0, 65535) for c in NUMERIC],
             axis=1,
         ).astype("<u2")
