@@ -5,7 +5,12 @@ import pytest
 
 from latentlab.analysis import measure
 from latentlab.lab import LatentLab
-from latentlab.widgets.attributes_view import STRIP_AMOUNTS, AttributesView, held_out_latents
+from latentlab.widgets.attributes_view import (
+    SHORT,
+    STRIP_AMOUNTS,
+    AttributesView,
+    held_out_latents,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +80,8 @@ def test_response_curves_and_effect_matrix_come_from_the_sweep(view, lab):
         np.testing.assert_allclose(groove.y, expected, atol=1e-5)
     cells = view.children[-1].marks[0]
     np.testing.assert_allclose(cells.color, view.sweep.effect_matrix(1.0))
-    assert list(cells.row) == names and list(cells.column) == names
+    short = [SHORT.get(n, n) for n in names]
+    assert list(cells.row) == short and list(cells.column) == short
 
 
 def test_a_new_groove_updates_its_curves_and_strip(view, lab):

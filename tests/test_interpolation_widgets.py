@@ -214,11 +214,15 @@ def test_clicking_a_step_plays_it_and_a_chain_plays_them_all(view):
     view.strips["slerp"].click(1)
     assert view.strips["lerp"].selected == -1 and view.strips["slerp"].selected == 1
     view.chain_buttons["data"].click()
+    assert view.strips["data"]._follow == view.machine._uid
+    assert view.strips["lerp"]._follow == ""
     played = view.machine.pattern
     assert played.steps == 5 * 32 and view.machine.playing
     expected = np.concatenate([p.hits for p in view.strips["data"].patterns])
     np.testing.assert_array_equal(played.hits, expected)
     assert view.strips["slerp"].selected == -1
+    view.strips["lerp"].click(0)
+    assert view.strips["data"]._follow == "", "a single groove is not a chain"
 
 
 def test_a_new_b_or_step_count_recomputes_everything(view, lab):
@@ -268,3 +272,18 @@ def test_blend_pad_keeps_the_puck_inside_and_shades_by_density(lab):
     assert np.isclose(np.max(view.pad.shade), 1.0)
     with pytest.raises(LatentLabError, match="4 corners"):
         view.set_corners([corpus_groove(lab, 0)])
+
+
+def test_the_map_chooses_for_the_picker_the_toggle_names(view, lab):
+    picker = view.map
+    assert picker.map.marked == pytest.approx(tuple(lab.atlas.coords[view.a.groove.index]))
+    picker.map.select(11)
+    assert view.a.groove.index == 11 and view.b.groove.index != 11
+    np.testing.assert_array_equal(view.strips["data"].patterns[0].hits, lab.atlas.hvo[11][:, :9])
+    picker.target.value = "B"
+    assert picker.map.marked == pytest.approx(tuple(lab.atlas.coords[view.b.groove.index]))
+    picker.map.select(12)
+    assert view.b.groove.index == 12 and view.a.groove.index == 11
+    view.b.sample.click()  # a groove off the corpus: marked where the atlas places it
+    assert picker.map.marked == pytest.approx(tuple(lab.place(view.b.groove.z[None])[0]))
+    assert picker.status.value == ""

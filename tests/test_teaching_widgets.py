@@ -10,6 +10,7 @@ from latentlab.pattern import DrumPattern
 from latentlab.widgets.drum_machine import DrumMachine
 from latentlab.widgets.plots import (
     band_figure,
+    fit_y,
     heatmap_figure,
     histogram_figure,
     legend,
@@ -45,8 +46,14 @@ def test_histogram_band_and_heatmap_figures():
     line = figure.marks[0]
     widths = np.diff(line.x).mean()
     np.testing.assert_allclose(np.asarray(line.y).sum(1) * widths, 1, rtol=0.05)  # densities
-    band = band_figure([0, 1], [0, 1], [2, 3], {"mid": [1, 2], "other": [0, 0]})
+    band = band_figure([0, 1], [0.03, 1], [2, 3.1], {"mid": [1, 2], "other": [0, 0]})
     assert len(band.marks) == 3 and band.marks[0].fill == "between"
+    ticks = band.axes[1].tick_values
+    np.testing.assert_allclose(ticks, [0, 1, 2, 3, 4])  # round values covering 0..3.1
+    assert (band.axes[1].scale.min, band.axes[1].scale.max) == (0, 4)
+    band.marks[2].y = np.array([-4.0, 0.0])
+    fit_y(band)
+    np.testing.assert_allclose(band.axes[1].tick_values, [-4, -2, 0, 2, 4])
     cells = heatmap_figure(np.array([[1.0, -2.0], [0.5, 0.0]]), ["r1", "r2"], ["c1", "c2"])
     scale = cells.marks[0].scales["color"]
     assert scale.min == -scale.max and scale.max > 2, "symmetric, darkest cell not saturated"

@@ -15,9 +15,9 @@ from latentlab.analysis import AttributeSweep, attribute_sweep, measure
 from latentlab.lab import LatentLab
 from latentlab.widgets.common import StatusLine, heading, play
 from latentlab.widgets.drum_machine import DrumMachine
-from latentlab.widgets.groove_picker import GroovePicker
+from latentlab.widgets.groove_picker import GroovePicker, MapPicker
 from latentlab.widgets.pattern_strip import PatternStrip
-from latentlab.widgets.plots import band_figure, heatmap_figure
+from latentlab.widgets.plots import band_figure, fit_y, heatmap_figure
 
 UNITS = {
     "density": "hits per bar",
@@ -30,6 +30,15 @@ UNITS = {
     "cymbals_density": "cymbal hits per bar",
     "accent": "velocity spread",
     "laid_back": "mean offset (steps)",
+}
+# Short names for the effect matrix: an instrument's name stands for its hits per bar.
+SHORT = {
+    "cymbals_density": "cymbals",
+    "hihat_density": "hi-hat",
+    "kick_density": "kick",
+    "snare_density": "snare",
+    "toms_density": "toms",
+    "laid_back": "laid back",
 }
 STRIP_AMOUNTS = np.linspace(-2, 2, 9)
 
@@ -54,6 +63,8 @@ class AttributesView(widgets.VBox):
         self.lab = lab
         self.status = StatusLine()
         self.picker = GroovePicker(lab, "", style="rock", seed=seed)
+        self.picker.layout.width = "52%"
+        self.map = MapPicker(lab, {"groove": self.picker})
         names = lab.attribute_names
         self.attribute = widgets.Dropdown(
             options=[(f"{n} ({unit(n)})", n) for n in names],
@@ -82,17 +93,18 @@ class AttributesView(widgets.VBox):
                 low,
                 high,
                 {"median": mid, "this groove": mid},
-                title=name,
+                title=name.replace("_", " "),
                 x_label="amount",
                 y_label=unit(name),
                 height="230px",
             )
+        short = [SHORT.get(n, n) for n in self.sweep.names]
         matrix = heatmap_figure(
             self.sweep.effect_matrix(1.0),
-            self.sweep.names,
-            self.sweep.names,
+            short,
+            short,
             title="Change of each attribute (columns) when pushing by +1 along each vector "
-            "(rows), in corpus standard deviations",
+            "(rows), in corpus standard deviations; kick, snare... = that drum's hits per bar",
             height="480px",
         )
         matrix.add_class("ll-effect-matrix")
@@ -110,8 +122,15 @@ class AttributesView(widgets.VBox):
         n = self.sweep.values.shape[-1]
         super().__init__(
             [
-                heading("Pick a groove", "From the corpus, sampled from the model, or uploaded."),
-                self.picker,
+                heading(
+                    "Pick a groove",
+                    "From the corpus (its controls or the map), sampled from the model, or "
+                    "uploaded.",
+                ),
+                widgets.HBox(
+                    [self.picker, self.map],
+                    layout=widgets.Layout(justify_content="space-between"),
+                ),
                 heading(
                     "Push it along a vector",
                     "Each vector points from the corpus grooves lowest in an attribute to the "
@@ -152,6 +171,7 @@ class AttributesView(widgets.VBox):
         own = attribute_sweep(self.lab, self.picker.groove.z[None], self.sweep.amounts)
         for name, figure in self.curves.items():
             figure.marks[2].y = own.response(name)[:, 0].astype(np.float64)
+            fit_y(figure)
         self.machine.bpm = self.picker.groove.pattern.bpm
         self._on_attribute()
 

@@ -4,6 +4,7 @@
 
 const THROTTLE_MS = 60;
 const KEY_STEP = 0.05;
+const INSET = 12; // pixels: the puck's radius (11, border included) and one more
 
 const clamp = (v) => Math.min(1, Math.max(0, v));
 
@@ -57,9 +58,10 @@ function render({ model, el: host }) {
 		caption.textContent = model.get("shade_caption");
 	}
 
+	// The puck's centre stays INSET pixels inside the pad's edges, so it is never cut off.
 	function place([x, y]) {
-		puck.style.left = `${x * 100}%`;
-		puck.style.top = `${y * 100}%`;
+		puck.style.left = `calc(${INSET}px + ${x} * (100% - ${2 * INSET}px))`;
+		puck.style.top = `calc(${INSET}px + ${y} * (100% - ${2 * INSET}px))`;
 	}
 
 	let last = 0;
@@ -83,7 +85,11 @@ function render({ model, el: host }) {
 	}
 	function at(event) {
 		const box = pad.getBoundingClientRect();
-		return [clamp((event.clientX - box.left) / box.width), clamp((event.clientY - box.top) / box.height)];
+		const left = box.left + pad.clientLeft + INSET; // inside the border, as the puck is placed
+		const top = box.top + pad.clientTop + INSET;
+		const x = (event.clientX - left) / (pad.clientWidth - 2 * INSET);
+		const y = (event.clientY - top) / (pad.clientHeight - 2 * INSET);
+		return [clamp(x), clamp(y)];
 	}
 
 	let dragging = false;

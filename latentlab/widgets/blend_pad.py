@@ -78,14 +78,14 @@ class BlendView(widgets.HBox):
         self.corners = list(corners)
         self.corner_z = np.stack([c.z for c in corners])
         shade = blend_grid(self.lab, self.corner_z, self.grid)
-        top = max(float(shade.max()), 1e-6)
+        low, high = float(shade.min()), float(shade.max())
         with self.pad.hold_sync():
             self.pad.corner_svgs = [pattern_svg(c.pattern) for c in corners]
             self.pad.corner_captions = [
                 f"{name}: {c.label}" for name, c in zip(CORNER_NAMES, corners, strict=True)
             ]
-            self.pad.shade = (shade / top).round(3).tolist()
-            self.pad.shade_caption = f"shade: hits per bar (darkest {top:.1f})"
+            self.pad.shade = ((shade - low) / max(high - low, 1e-6)).round(3).tolist()
+            self.pad.shade_caption = f"brighter: busier ({low:.1f} to {high:.1f} hits per bar)"
         self._show(play_it=False)
 
     def blend_pattern(self, x: float, y: float):

@@ -16,16 +16,19 @@ from latentlab.errors import LatentLabError
 from latentlab.lab import LatentLab
 from latentlab.pattern import DrumPattern
 from latentlab.widgets.common import StatusLine
+from latentlab.widgets.latent_map import LatentMap
 from latentlab.widgets.pattern_strip import PatternStrip
 
 
 @dataclass(eq=False)
 class Groove:
-    """A chosen groove: its pattern (model length), latent point (z_dim,) and caption."""
+    """A chosen groove: its pattern (model length), latent point (z_dim,), caption, and its
+    atlas index when it is a corpus window."""
 
     pattern: DrumPattern
     z: np.ndarray
     label: str
+    index: int | None = None
 
 
 def fit(pattern: DrumPattern, steps: int) -> DrumPattern:
@@ -41,7 +44,7 @@ def corpus_groove(lab: LatentLab, index: int) -> Groove:
     bars = f"bars {r['first_bar'] + 1}–{r['first_bar'] + lab.bars}"
     parts = (r["style"], r["drummer"], r["substyle"], bars, f"{r['bpm']:g} bpm")
     label = " · ".join(p for p in parts if p)
-    return Groove(lab.corpus_pattern(index), lab.atlas.latents[index].copy(), label)
+    return Groove(lab.corpus_pattern(index), lab.atlas.latents[index].copy(), label, index)
 
 
 def sampled_groove(lab: LatentLab, seed: int, style: str = "") -> Groove:
@@ -221,3 +224,44 @@ class GroovePicker(widgets.VBox):
             return
         item = files[0]
         self.set_groove(uploaded_groove(self.lab, item["name"], bytes(item["content"])))
+
+
+class MapPicker(widgets.VBox):
+    """The corpus map as one more way to choose: a click on a point chooses that window for
+    the picker the toggle names; the map marks that picker's groove."""
+
+    def __init__(
+        self, lab: LatentLab, pickers: dict[str, GroovePicker], width: int = 560, height: int = 400
+    ) -> None:
+        self.lab, self.pickers = lab, pickers
+        self.map = LatentMap(lab.atlas, width=width, height=height)
+        self.target = widgets.ToggleButtons(options=list(pickers), style={"button_width": "48px"})
+        self.target.add_class("ll-map-target")
+        label = widgets.HTML("A click on the map chooses")
+        several = len(pickers) > 1
+        choose = widgets.HBox(
+            [label, self.target], layout=widgets.Layout(display="" if several else "none")
+        )
+        self.status = StatusLine()
+        self.map.observe(self.status.guard(self._on_select), "selected")
+        self.target.observe(self.status.guard(self._show_target), "value")
+        for picker in pickers.values():
+            picker.observe(self.status.guard(self._show_target), "groove")
+        super().__init__([choose, self.map, self.status])
+        self.add_class("ll-map-picker")
+        self._show_target()
+
+    @property
+    def picker(self) -> GroovePicker:
+        return self.pickers[self.target.value]
+
+    def _on_select(self, change: dict) -> None:
+        if change["new"] is not None:
+            self.picker.choose_corpus(change["new"])
+
+    def _show_target(self, _change: dict | None = None) -> None:
+        groove = self.picker.groove
+        if groove.index is not None:
+            self.map.mark(self.lab.atlas.coords[groove.index])
+        else:
+            self.map.mark(self.lab.place(groove.z[None])[0])

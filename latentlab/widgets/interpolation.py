@@ -19,7 +19,7 @@ from latentlab.pattern import DrumPattern
 from latentlab.widgets.blend_pad import BlendView
 from latentlab.widgets.common import StatusLine, heading, play, solo
 from latentlab.widgets.drum_machine import DrumMachine
-from latentlab.widgets.groove_picker import GroovePicker, corpus_groove, pick_index
+from latentlab.widgets.groove_picker import GroovePicker, MapPicker, corpus_groove, pick_index
 from latentlab.widgets.pattern_strip import PatternStrip
 from latentlab.widgets.plots import legend, line_figure, update_lines
 
@@ -90,22 +90,27 @@ class InterpolationView(widgets.VBox):
         self.new_corners = widgets.Button(
             description="New grooves for C and D",
             icon="random",
-            layout=widgets.Layout(width="auto"),
+            layout=widgets.Layout(width="max-content"),
         )
         self.new_corners.add_class("ll-new-corners")
         self.new_corners.on_click(self.blend.status.guard(self._on_new_corners))
         self._corner_seed = seed
         solo(self.machine, self.blend_machine)
 
-        half = widgets.Layout(width="50%")
+        self.map = MapPicker(lab, {"A": self.a, "B": self.b})
         pickers = widgets.HBox(
-            [widgets.Box([self.a], layout=half), widgets.Box([self.b], layout=half)]
+            [widgets.VBox([self.a, self.b], layout=widgets.Layout(width="52%")), self.map],
+            layout=widgets.Layout(justify_content="space-between"),
         )
         strips = widgets.VBox([self.strips[m] for m in METHODS])
         buttons = widgets.HBox([self.chain_buttons[m] for m in METHODS] + [self.now_playing])
         super().__init__(
             [
-                heading("Pick A and B", "From the corpus, sampled from the model, or uploaded."),
+                heading(
+                    "Pick A and B",
+                    "From the corpus (its controls or the map), sampled from the model, or "
+                    "uploaded.",
+                ),
                 pickers,
                 heading(
                     "From A to B, three ways",
@@ -147,6 +152,7 @@ class InterpolationView(widgets.VBox):
             ]
             patterns = [DrumPattern.from_array(h, bpm) for h in hvo]
             self.strips[method].show(patterns, captions)
+            self.strips[method].follow(None)
         update_lines(
             self.figure,
             self.result.t,
@@ -157,6 +163,7 @@ class InterpolationView(widgets.VBox):
 
     def play_step(self, method: str, index: int) -> None:
         for other, strip in self.strips.items():
+            strip.follow(None)
             if other != method:
                 strip.selected = -1
         pattern = self.strips[method].patterns[index]
@@ -165,8 +172,9 @@ class InterpolationView(widgets.VBox):
 
     def play_chain(self, method: str) -> None:
         """Loop every step of one path, A to B, one after the other."""
-        for strip in self.strips.values():
+        for other, strip in self.strips.items():
             strip.selected = -1
+            strip.follow(self.machine if other == method else None)
         patterns = self.strips[method].patterns
         self._say(f"the whole {TITLES[method]} chain: {len(patterns)} grooves, A to B")
         play(self.machine, chain(patterns, self.machine.bpm))
@@ -174,6 +182,7 @@ class InterpolationView(widgets.VBox):
     def _play_groove(self, picker: GroovePicker) -> None:
         for strip in self.strips.values():
             strip.selected = -1
+            strip.follow(None)
         self._say(picker.groove.label)
         play(self.machine, picker.groove.pattern)
 

@@ -40,7 +40,23 @@ function render({ model, el: host }) {
 			item.classList.toggle("ll-strip-selected", Number(item.dataset.index) === selected);
 		}
 	});
+	// Following a chain: the DrumMachine player with uid `_follow` loops all the grooves one
+	// after the other; light up the one under its playhead.
+	let following = false;
+	function follow() {
+		const uid = model.get("_follow");
+		const items = root.querySelectorAll(".ll-strip-item");
+		const player = globalThis.latentlab?.drumMachinePlayers?.get(uid);
+		const position = player?.playhead?.();
+		const per = player ? player.pattern.hits.length / Math.max(items.length, 1) : 0;
+		const current = position == null || !Number.isInteger(per) ? -1 : Math.floor(position / per);
+		items.forEach((item, index) => item.classList.toggle("ll-strip-playing", index === current));
+		following = Boolean(uid);
+		if (following) requestAnimationFrame(follow);
+	}
+	model.on("change:_follow", () => !following && follow());
 	paint();
+	follow();
 }
 
 export default { render };

@@ -3,7 +3,8 @@
 The pictures are SVG drawn here in Python (`pattern_svg`), so every view of a groove in the
 dashboards (strips, blend-pad corners, picker previews) looks the same. An anywidget: the
 page sends a message when a picture is clicked, Python runs the `on_click` callbacks and
-sets `selected` to highlight it.
+sets `selected` to highlight it. A strip can also follow a DrumMachine playing its grooves
+as one chain, and highlight the one sounding (from the player's playhead in the page).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import anywidget
 import traitlets
 
 from latentlab.pattern import STEPS_PER_BAR, STEPS_PER_BEAT, DrumPattern
+from latentlab.widgets.drum_machine import DrumMachine
 
 # One colour per drum class, top to bottom: the DrumMachine's palette.
 COLOURS = (
@@ -68,6 +70,7 @@ class PatternStrip(anywidget.AnyWidget):
     svgs = traitlets.List(traitlets.Unicode()).tag(sync=True)
     captions = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
+    _follow = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, title: str = "", **kwargs: Any) -> None:
         super().__init__(title=title, **kwargs)
@@ -83,6 +86,11 @@ class PatternStrip(anywidget.AnyWidget):
             self.selected = -1
             self.svgs = [pattern_svg(p) for p in self.patterns]
             self.captions = captions
+
+    def follow(self, machine: DrumMachine | None) -> None:
+        """While `machine` loops these grooves one after the other (a chain), highlight the
+        one sounding; None stops following."""
+        self._follow = "" if machine is None else machine._uid
 
     def on_click(self, callback: Callable[[int], None]) -> None:
         """Call `callback(index)` when a picture is clicked (after `selected` is set)."""

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 import numpy as np
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
-MARGIN = {"top": 36, "bottom": 44, "left": 56, "right": 16}
+MARGIN = {"top": 36, "bottom": 44, "left": 64, "right": 16}
 
 
 def _figure(
@@ -28,7 +28,7 @@ def _figure(
     x_ticks = _ticks(scales["x"].min, scales["x"].max)
     axes = [
         bq.Axis(scale=scales["x"], label=x_label, tick_values=x_ticks),
-        bq.Axis(scale=scales["y"], label=y_label, side="left", num_ticks=5),
+        bq.Axis(scale=scales["y"], label=y_label, side="left", label_offset="48px"),
     ]
     return bq.Figure(
         marks=marks,
@@ -50,17 +50,45 @@ def legend(names: Sequence[str], note: str = "") -> widgets.HTML:
         for name, colour in zip(names, PALETTE, strict=False)
     )
     extra = f'<span style="color:#57606a">{note}</span>' if note else ""
-    return widgets.HTML(f'<div style="font-size:12px;margin-left:56px">{items}{extra}</div>')
+    return widgets.HTML(f'<div style="font-size:12px;margin-left:64px">{items}{extra}</div>')
 
 
-def _ticks(low: float | None, high: float | None) -> np.ndarray | None:
-    """Round tick values for an x range: steps of 1, 2 or 5 times a power of ten."""
+def _step(low: float, high: float, count: int) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving about `count` ticks."""
+    raw = (high - low) / count
+    power = 10 ** np.floor(np.log10(raw))
+    return float(min(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def _ticks(low: float | None, high: float | None, count: int = 5) -> np.ndarray | None:
+    """Round tick values inside a range."""
     if low is None or high is None or high <= low:
         return None
-    raw = (high - low) / 5
-    power = 10 ** np.floor(np.log10(raw))
-    step = min((m * power for m in (1, 2, 5, 10) if m * power >= raw), default=raw)
-    return np.arange(np.ceil(low / step) * step, high + step / 2, step)
+    step = _step(low, high, count)
+    return _round(np.arange(np.ceil(low / step) * step, high + step / 2, step), step)
+
+
+def _round(ticks: np.ndarray, step: float) -> np.ndarray:
+    """Ticks as whole multiples of the step (no 5.6e-17 for zero)."""
+    return np.round(np.round(ticks / step) * step, 12) + 0.0
+
+
+def fit_y(figure: bq.Figure, count: int = 4) -> None:
+    """Set a figure's y range and ticks to round values around all its data: for small
+    figures, whose automatic ticks are too many."""
+    values = np.concatenate([np.ravel(np.asarray(m.y, np.float64)) for m in figure.marks])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    step = _step(low, high, count)
+    low, high = np.floor(low / step) * step, np.ceil(high / step) * step
+    scale = figure.axes[1].scale
+    with scale.hold_sync():
+        scale.min, scale.max = float(low), float(high)
+    figure.axes[1].tick_values = _round(np.arange(low, high + step / 2, step), step)
 
 
 def _x_scale(x: np.ndarray) -> bq.LinearScale:
@@ -145,7 +173,7 @@ def band_figure(
     width: str = "100%",
 ) -> bq.Figure:
     """A shaded band from `low` to `high` (marks[0]) under lines coloured in order
-    (marks[1], marks[2], ...; set a mark's y to update it)."""
+    (marks[1], marks[2], ...; set a mark's y, then `fit_y`, to update it)."""
     x = np.asarray(x, np.float64)
     scales = {"x": _x_scale(x), "y": bq.LinearScale()}
     band = bq.Lines(
@@ -169,7 +197,9 @@ def band_figure(
         )
         for (name, y), colour in zip(lines.items(), PALETTE, strict=False)
     ]
-    return _figure(marks, scales, title, x_label, y_label, height, width)
+    figure = _figure(marks, scales, title, x_label, y_label, height, width)
+    fit_y(figure)
+    return figure
 
 
 def bar_figure(
@@ -254,11 +284,11 @@ def heatmap_figure(
         font_style={"font-size": "11px", "fill": "#222"},
     )
     axes = [
-        bq.Axis(scale=scales["column"], tick_rotate=-30),
+        bq.Axis(scale=scales["column"]),
         bq.Axis(scale=scales["row"], side="left"),
         bq.ColorAxis(scale=scales["color"], side="right"),
     ]
-    margin = {"top": 36, "bottom": 80, "left": 120, "right": 80}
+    margin = {"top": 36, "bottom": 40, "left": 90, "right": 80}
     return bq.Figure(
         marks=[cells],
         axes=axes,
