@@ -293,6 +293,7 @@ def test_an_edit_in_the_drum_machine_is_encoded_and_placed(explorer, lab) -> Non
     assert explorer.map.marked == pytest.approx(tuple(lab.place(explorer.z)[0]))
     assert explorer.grid_patterns[CENTRE] == pattern
     assert len(explorer.history) == 2
+    assert explorer.machine.playing is False, "an edit does not start the sound"
 
 
 def test_unexpected_errors_in_callbacks_are_shown_and_kept(explorer, monkeypatch) -> None:

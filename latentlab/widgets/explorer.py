@@ -237,7 +237,7 @@ class Explorer:
         """Choose the grid's two directions: a kind (attributes, dimensions, principal) and
         which pair of them; 'c' takes the next pair."""
         if kind is not None:
-            if kind not in dict((v, k) for k, v in DIRECTION_KINDS):
+            if kind not in {value for _, value in DIRECTION_KINDS}:
                 raise LatentLabError(
                     f"directions: {kind!r} is not attributes, dimensions or principal"
                 )
@@ -283,9 +283,10 @@ class Explorer:
             raise LatentLabError(str(exc).replace("<bytes>", name)) from None
 
     def edit(self, pattern: DrumPattern) -> None:
-        """The groove edited in the drum machine: encoded, placed and kept as a new place."""
+        """The groove edited in the drum machine: encoded, placed and kept as a new place
+        (playing on, or not, as it was)."""
         z = self.lab.encode(pattern)[0]
-        self.go(Place(z, "your edit", pattern, seed=self._seed()))
+        self.go(Place(z, "your edit", pattern, seed=self._seed()), play=False)
 
     # ---- describing ----------------------------------------------------------------------------
     def describe(self, index: int) -> str:

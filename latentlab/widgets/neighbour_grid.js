@@ -2,8 +2,8 @@
 //
 // Each cell is a canvas: one row per drum class, one column per step, a note's brightness
 // its velocity. Clicks and double clicks on cells and the keys ArrowLeft/Right/Up/Down, 'c'
-// and 'r' (anywhere on the page unless a text field or slider has the focus) go to Python as
-// messages. window.latentlab.neighbourGrids holds a test hook per view.
+// and 'r' (see explorerKey for where) go to Python as messages.
+// window.latentlab.neighbourGrids holds a test hook per view.
 
 const COLOURS = [
 	"#ff7a45",
@@ -27,10 +27,16 @@ function el(tag, className, props = {}) {
 	return Object.assign(document.createElement(tag), { className }, props);
 }
 
-/** The explorer key of a keydown event, or null when it is not one or belongs elsewhere. */
+/**
+ * The explorer key of a keydown event, or null when it is not one or belongs elsewhere. In a
+ * Voila dashboard the keys work anywhere on the page; elsewhere (JupyterLab, whose own keys
+ * they are) only while the focus is in the grid.
+ */
 function explorerKey(event) {
 	if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return null;
-	if (event.target instanceof Element && event.target.closest(TYPING)) return null;
+	const target = event.target instanceof Element ? event.target : null;
+	if (target?.closest(TYPING)) return null;
+	if (document.body.dataset.voila === undefined && !target?.closest(".ll-ng")) return null;
 	if (KEYS[event.key]) return KEYS[event.key];
 	const key = event.key.toLowerCase();
 	return key === "c" || key === "r" ? key : null;

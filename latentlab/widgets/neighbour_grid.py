@@ -2,8 +2,9 @@
 
 An anywidget (neighbour_grid.js): Python sets the nine grooves (row by row from the top
 left; the centre is the current groove) and the two axis names; the page draws them and
-reports clicks on cells and the explorer's keys (arrows, 'c', 'r'), which it listens for on
-the whole page unless a text field or slider has the focus.
+reports clicks on cells and the explorer's keys (arrows, 'c', 'r'). In a Voila dashboard it
+listens for the keys on the whole page unless a text field or slider has the focus; in
+JupyterLab, whose own keys they are, only while the focus is in the grid.
 """
 
 from __future__ import annotations
