@@ -125,8 +125,9 @@ class LatentMap(widgets.VBox):
         self._style_code = rank[inverse.reshape(-1)]
         self._counts = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
 
-        self._x = bq.LinearScale(min=self._domain[0], max=self._domain[1])
-        self._y = bq.LinearScale(min=self._domain[2], max=self._domain[3])
+        # No padding for the markers' size: the plot area spans the domain exactly.
+        self._x = bq.LinearScale(min=self._domain[0], max=self._domain[1], allow_padding=False)
+        self._y = bq.LinearScale(min=self._domain[2], max=self._domain[3], allow_padding=False)
         scales = {"x": self._x, "y": self._y}
         colour_scale = bq.ColorScale(
             colors=[self.colours[s] for s in by_size], min=0, max=max(len(by_size) - 1, 1)

@@ -149,7 +149,7 @@ def test_clicking_a_map_point_plays_it_and_changes_the_grid(page) -> None:
         b for b in (d.bounding_box() for d in page.locator(".ll-map-figure path.dot").all()) if b
     ]
     centres = [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in boxes]
-    assert min(np.hypot(cx - x, cy - y) for cx, cy in centres) < 4
+    assert min(np.hypot(cx - x, cy - y) for cx, cy in centres) < 1.5
     page.screenshot(path=ARTIFACTS / "explorer.png")
 
 
