@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from common import machine
 
+from latentlab.analysis import METHODS, attribute_sweep, hamming, interpolate
 from latentlab.atlas import encode_windows
 from latentlab.attributes import ATTRIBUTES
 from latentlab.corpus import Corpus
@@ -47,23 +48,18 @@ def median_ms(fn, repeats: int = 50) -> float:
 
 
 def attribute_effects(lab: LatentLab, z: np.ndarray, amount: float = 1.0) -> dict:
-    names = list(ATTRIBUTES)
-    std = {n: lab.atlas.attribute_std(n) for n in names}
-    base_hvo = lab.decode_hvo(z)
-    base = {n: ATTRIBUTES[n](base_hvo) for n in names}
-    matrix, rows = {}, {}
-    for a in names:
-        plus = lab.decode_hvo(z + amount * lab.attribute_vector(a))
-        minus = lab.decode_hvo(z - amount * lab.attribute_vector(a))
-        up = {b: (ATTRIBUTES[b](plus) - base[b]) / std[b] for b in names}
-        down = {b: (ATTRIBUTES[b](minus) - base[b]) / std[b] for b in names}
-        matrix[a] = {b: round(float(up[b].mean()), 4) for b in names}
-        own = float(np.abs(up[a]).mean())
-        others = float(np.mean([np.abs(up[b]).mean() for b in names if b != a]))
+    sweep = attribute_sweep(lab, z, amounts=(-amount, 0.0, amount))
+    up, down = sweep.change(amount), sweep.change(-amount)
+    rows = {}
+    for i, a in enumerate(sweep.names):
+        own = float(np.abs(up[i, i]).mean())
+        others = float(
+            np.mean([np.abs(up[i, j]).mean() for j in range(len(sweep.names)) if j != i])
+        )
         rows[a] = {
-            "raised_fraction": round(float((up[a] > 0).mean()), 4),
-            "lowered_fraction": round(float((down[a] < 0).mean()), 4),
-            "own_change_sd": round(float(up[a].mean()), 4),
+            "raised_fraction": round(float((up[i, i] > 0).mean()), 4),
+            "lowered_fraction": round(float((down[i, i] < 0).mean()), 4),
+            "own_change_sd": round(float(up[i, i].mean()), 4),
             "own_to_others_ratio": round(own / max(others, 1e-9), 2),
         }
         rows[a]["meets_target"] = (
@@ -71,29 +67,29 @@ def attribute_effects(lab: LatentLab, z: np.ndarray, amount: float = 1.0) -> dic
             and rows[a]["lowered_fraction"] >= 0.9
             and rows[a]["own_to_others_ratio"] >= 2
         )
-    return {"amount": amount, "per_attribute": rows, "effect_matrix_sd": matrix}
-
-
-def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a[..., :9] != b[..., :9]).sum((-1, -2))
+    matrix = sweep.effect_matrix(amount)
+    return {
+        "amount": amount,
+        "per_attribute": rows,
+        "effect_matrix_sd": {
+            a: {b: round(float(matrix[i, j]), 4) for j, b in enumerate(sweep.names)}
+            for i, a in enumerate(sweep.names)
+        },
+    }
 
 
 def interpolation(lab: LatentLab, test_hvo: np.ndarray, pairs: int, steps: int, seed=0) -> dict:
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(test_hvo), size=(pairs, 2), replace=pairs * 2 > len(test_hvo))
-    za = lab.encode(test_hvo[idx[:, 0]])
-    zb = lab.encode(test_hvo[idx[:, 1]])
     monotone = 0
-    mids = {"slerp": [], "lerp": [], "data": []}
-    for a, b, ia, ib in zip(za, zb, idx[:, 0], idx[:, 1], strict=True):
-        path = lab.decode_hvo(lab.slerp(a, b, steps))
-        to_start, to_end = hamming(path, path[0]), hamming(path, path[-1])
+    mids = {method: [] for method in METHODS}
+    for n, (ia, ib) in enumerate(idx):
+        path = interpolate(lab, test_hvo[ia], test_hvo[ib], steps, seed=n)
+        slerp_path = path.hvo["slerp"]
+        to_start, to_end = hamming(slerp_path, slerp_path[0]), hamming(slerp_path, slerp_path[-1])
         monotone += bool((np.diff(to_start) >= 0).all() and (np.diff(to_end) <= 0).all())
-        mids["slerp"].append(path[steps // 2])
-        mids["lerp"].append(lab.decode_hvo(lab.lerp(a, b, 3)[1])[0])
-        take_b = rng.random(test_hvo[ia].shape[:1] + (9,)) < 0.5
-        mix = np.where(np.tile(take_b, 3), test_hvo[ib], test_hvo[ia])
-        mids["data"].append(mix)
+        for method in METHODS:
+            mids[method].append(path.hvo[method][steps // 2])
     overlaps = {}
     for method, hvo in mids.items():
         hvo = np.stack(hvo)
