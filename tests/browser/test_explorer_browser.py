@@ -7,6 +7,7 @@ clicks), neighbourGrids[0] (grid version, keys) and drumMachines[0] (scheduled n
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,30 @@ def test_downloads_hold_the_groove_shown(page, fmt: str) -> None:
         return
     hits = DrumPattern.from_midi(data, bars=2).hits
     assert {(int(s), int(c)) for s, c in zip(*np.nonzero(hits), strict=True)} == grid_on_cells(page)
+
+
+def test_an_edit_in_the_drum_machine_is_encoded_and_placed(page) -> None:
+    marked = page.locator(".ll-map-figure path.dot").last.bounding_box()
+    on = grid_on_cells(page)
+    cell = next((s, c) for s in range(32) for c in (0, 1, 2) if (s, c) not in on)
+    version = hook(page, f"{GRID}.version()")
+    page.click(f'.ll-dm-cell[data-step="{cell[0]}"][data-cls="{cell[1]}"]')
+    wait_grid_after(page, version)
+    assert "your edit" in now_playing(page)
+    assert grid_on_cells(page) == on | {cell}
+    assert page.locator(".ll-map-figure path.dot").last.bounding_box() != marked
+
+
+def test_the_map_filters_by_style(page) -> None:
+    everything = len(hook(page, f"{MAP}.shown()"))
+    label = page.locator(".ll-map-style option").nth(1).inner_text()  # "afrobeat (977)"
+    page.select_option(".ll-map-style select", label=label)
+    page.wait_for_function(f"() => {MAP}.shown().length < {everything}", timeout=WAIT_MS)
+    style, count = re.fullmatch(r"(\S+)\s+\(([\d,]+)\)", label).groups()
+    assert page.locator(".ll-map-chip:not(.ll-map-dim)").all_inner_texts() == [style]
+    assert len(hook(page, f"{MAP}.shown()")) == int(count.replace(",", ""))
+    page.select_option(".ll-map-style select", index=0)
+    page.wait_for_function(f"() => {MAP}.shown().length === {everything}", timeout=WAIT_MS)
 
 
 def test_back_and_forward_retrace_the_history(page) -> None:
