@@ -18,7 +18,7 @@ from latentlab.widgets.plots import (
     update_lines,
 )
 from latentlab.widgets.teaching import Gallery, kl_plot, posterior_plots
-from latentlab.widgets.training import TrainingMonitor, example_grooves
+from latentlab.widgets.training import TrainingMonitor, example_grooves, first_windows
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,8 @@ def test_line_figure_draws_each_series_and_updates_in_place():
     update_lines(figure, [0, 1], {"a": [5, 6], "b": [7, 8]}, dashed={"a": [1, 1]})
     np.testing.assert_array_equal(solid.x, [0, 1])
     np.testing.assert_array_equal(np.ravel(dashed.y), [1, 1])
+    floored = line_figure([0, 1], {"a": [5.5, 6.2]}, y_min=0)
+    np.testing.assert_allclose(floored.axes[1].tick_values, [0, 2, 4, 6, 8])
     spanned = line_figure([], {"a": []}, x_range=(1, 10))
     assert (spanned.marks[0].scales["x"].min, spanned.marks[0].scales["x"].max) == (1, 10)
     assert "a</span>" in legend(["a", "b"], "note").value
@@ -110,5 +112,9 @@ def test_example_grooves_are_four_bar_files_in_style_folders(
     assert all(DrumPattern.from_midi(f).bars == 4 for f in files)
     windows = Corpus.midi_folder(folder).windows(2, progress=False)
     assert len(windows) == 30, "three two-bar windows per file"
+    patterns, captions = first_windows(windows, n=4)
+    names = sorted(f.relative_to(folder).with_suffix("").as_posix() for f in files)
+    assert captions == [name.replace("/", " · ") for name in names[:4]]
+    assert patterns[1] == windows.pattern(3), "the first window of the second file"
     with pytest.raises(Exception, match="only"):
         example_grooves(tmp_path / "more", n=1000)

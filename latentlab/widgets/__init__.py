@@ -6,9 +6,14 @@ from latentlab.widgets.drum_machine import DrumMachine
 
 # Imported on first use: they load the model code (torch), which DrumMachine alone does not need.
 _LAZY = {
+    "AttributesView": "latentlab.widgets.attributes_view",
+    "BlendPad": "latentlab.widgets.blend_pad",
     "Explorer": "latentlab.widgets.explorer",
+    "GroovePicker": "latentlab.widgets.groove_picker",
+    "InterpolationView": "latentlab.widgets.interpolation",
     "LatentMap": "latentlab.widgets.latent_map",
     "NeighbourGrid": "latentlab.widgets.neighbour_grid",
+    "PatternStrip": "latentlab.widgets.pattern_strip",
 }
 
 __all__ = ["DrumMachine", *_LAZY]

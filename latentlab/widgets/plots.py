@@ -74,9 +74,11 @@ def _round(ticks: np.ndarray, step: float) -> np.ndarray:
 
 
 def fit_y(figure: bq.Figure, count: int = 4) -> None:
-    """Set a figure's y range and ticks to round values around all its data: for small
-    figures, whose automatic ticks are too many."""
-    values = np.concatenate([np.ravel(np.asarray(m.y, np.float64)) for m in figure.marks])
+    """Set a figure's y range and ticks to round values around all its data (and its
+    `y_floor`, when set), about `count` ticks: automatic ticks are too many when small."""
+    arrays = [np.ravel(np.asarray(m.y, np.float64)) for m in figure.marks]
+    floor = getattr(figure, "y_floor", None)
+    values = np.concatenate(arrays + ([np.array([floor], np.float64)] if floor is not None else []))
     values = values[np.isfinite(values)]
     if not len(values):
         return
@@ -119,7 +121,7 @@ def line_figure(
     """
     x = np.asarray(x, np.float64)
     low, high = x_range if x_range is not None else (x.min(), x.max())
-    scales = {"x": bq.LinearScale(min=float(low), max=float(high)), "y": bq.LinearScale(min=y_min)}
+    scales = {"x": bq.LinearScale(min=float(low), max=float(high)), "y": bq.LinearScale()}
     colours = list(PALETTE[: len(series)])
     solid = bq.Lines(
         x=x,
@@ -143,7 +145,10 @@ def line_figure(
                 scales=scales,
             )
         )
-    return _figure(marks, scales, title, x_label, y_label, height, width)
+    figure = _figure(marks, scales, title, x_label, y_label, height, width)
+    figure.y_floor = y_min  # fit_y keeps the y axis down to it
+    fit_y(figure)
+    return figure
 
 
 def update_lines(
@@ -159,6 +164,7 @@ def update_lines(
     if dashed is not None:
         with figure.marks[1].hold_sync():
             figure.marks[1].x, figure.marks[1].y = x, _rows(dashed)
+    fit_y(figure)
 
 
 def band_figure(
@@ -215,7 +221,7 @@ def bar_figure(
 ) -> bq.Figure:
     """Bars of y over x, with an optional horizontal reference line at `line`."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    scales = {"x": bq.LinearScale(), "y": bq.LinearScale(min=min(0.0, float(y.min())))}
+    scales = {"x": bq.LinearScale(), "y": bq.LinearScale()}
     marks = [bq.Bars(x=x, y=y, colors=[colour], scales=scales)]
     if line is not None:
         marks.append(
@@ -227,7 +233,10 @@ def bar_figure(
                 scales=scales,
             )
         )
-    return _figure(marks, scales, title, x_label, y_label, height, width)
+    figure = _figure(marks, scales, title, x_label, y_label, height, width)
+    figure.y_floor = 0.0
+    fit_y(figure)
+    return figure
 
 
 def histogram_figure(

@@ -9,8 +9,10 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 
+from latentlab.corpus import Windows
 from latentlab.errors import LatentLabError
 from latentlab.lab import LatentLab
+from latentlab.pattern import DrumPattern
 from latentlab.widgets.plots import legend, line_figure, update_lines
 
 
@@ -47,6 +49,15 @@ def example_grooves(folder: str | os.PathLike, n: int = 48, seed: int = 0) -> Pa
         path.parent.mkdir(parents=True, exist_ok=True)
         lab.to_midi([first, second], path)
     return root
+
+
+def first_windows(windows: Windows, n: int = 6) -> tuple[list[DrumPattern], list[str]]:
+    """The first window of each of the first n files of a corpus, with captions: a look at
+    a folder of grooves."""
+    files = windows.meta["file_id"]
+    starts = [i for i in range(len(windows)) if i == 0 or files[i] != files[i - 1]][:n]
+    captions = [str(files[i]).removesuffix(".mid").replace("/", " · ") for i in starts]
+    return [windows.pattern(i) for i in starts], captions
 
 
 class TrainingMonitor(widgets.VBox):
