@@ -188,7 +188,7 @@ def build_atlas(
     latents = encode_windows(model, windows.hvo)
     if progress:
         print(f"encoded {len(latents)} windows in {time.time() - t0:.1f} s")
-    reducer = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=seed, verbose=progress)
+    reducer = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=seed, n_jobs=1, verbose=progress)
     coords = reducer.fit_transform(latents).astype(np.float32)
     attributes = {name: fn(windows.hvo).astype(np.float32) for name, fn in ATTRIBUTES.items()}
     train = windows.meta["split"] == "train"
