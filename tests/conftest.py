@@ -1,7 +1,7 @@
 """Shared fixtures: synthetic drum MIDI, a private cache dir, and the Groove MIDI Dataset.
 
 Dataset tests read the GMD from $LATENTLAB_DATA (relative paths are taken from the repository
-root, as CI sets `LATENTLAB_DATA=../shared/data/groove`) and are skipped when it is unset.
+root, as CI gives a relative path) and are skipped when it is unset.
 The GMD is processed once per session into its own temporary cache.
 """
 
