@@ -71,18 +71,20 @@ class LatentLab:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike | None = None, device=None, threads: int | None = 1
+        cls, path: str | os.PathLike | None = None, device=None, threads: int | None = 2
     ) -> LatentLab:
         """Load a checkpoint folder (the shipped 2-bar model by default) and its atlas.
 
-        On a CPU, torch is set to `threads` threads (None leaves it alone): decoding one
-        groove is a chain of tiny matrix products, and extra threads only add waiting. On a
-        busy 2-core machine one thread decodes 2-bar grooves ~60x faster than two.
+        On a CPU, torch is capped at `threads` threads (None leaves it alone). Decoding one
+        groove is a chain of small matrix products: two threads decode a 2-bar groove in
+        ~4.7 ms on an idle 2-core machine (one thread ~7 ms), but more threads than free
+        cores make every step wait (on a fully busy 2-core machine two threads took ~60x
+        longer than one): pass threads=1 where the CPU is shared.
         """
         folder = Path(path) if path is not None else default_checkpoint()
         model, config = load_checkpoint(folder, device)
         if threads and model.device.type == "cpu":
-            torch.set_num_threads(threads)
+            torch.set_num_threads(min(threads, os.cpu_count() or 1))
         atlas = Atlas.load(folder) if (folder / "atlas.npz").exists() else None
         return cls(model, config, atlas, folder)
 
