@@ -77,6 +77,15 @@ def now_playing(page) -> str:
     return page.inner_text(".ll-ex-now")
 
 
+def wait_now_playing(page, text: str) -> None:
+    """Wait until the current-groove heading mentions text (it syncs apart from the grid)."""
+    page.wait_for_function(
+        "text => document.querySelector('.ll-ex-now').innerText.includes(text)",
+        arg=text,
+        timeout=WAIT_MS,
+    )
+
+
 def grid_on_cells(page) -> set[tuple[int, int]]:
     """(step, class) of every hit the drum machine's grid shows."""
     cells = page.eval_on_selector_all(
@@ -134,6 +143,7 @@ def test_clicking_a_map_point_plays_it_and_changes_the_grid(page) -> None:
     cells_before = hook(page, f"{GRID}.cells()")
     version = hook(page, f"{DM}.version()")
     index = click_point(page, 0)
+    wait_now_playing(page, f"#{index}")
     assert f"#{index}" in now_playing(page)
     assert hook(page, f"{GRID}.cells()") != cells_before
     page.wait_for_function(
@@ -179,6 +189,7 @@ def test_arrow_keys_move_c_changes_directions_and_r_jumps(page) -> None:
         version = hook(page, f"{GRID}.version()")
         page.keyboard.press(key)
         wait_grid_after(page, version)
+        wait_now_playing(page, label)
         assert label in now_playing(page), key
     version = hook(page, f"{GRID}.version()")
     page.keyboard.press("c")
@@ -187,6 +198,7 @@ def test_arrow_keys_move_c_changes_directions_and_r_jumps(page) -> None:
     version = hook(page, f"{GRID}.version()")
     page.keyboard.press("r")
     wait_grid_after(page, version)
+    wait_now_playing(page, "corpus groove #")
     assert "corpus groove #" in now_playing(page)
 
 
@@ -206,6 +218,7 @@ def test_uploading_a_midi_file_places_a_new_point(page, tmp_path) -> None:
     )
     pin = page.locator(".ll-map-figure text", has_text="upload-test.mid")
     pin.wait_for(timeout=WAIT_MS)
+    wait_now_playing(page, "upload-test.mid")
     assert "upload-test.mid" in now_playing(page)
     expected = DrumPattern.from_midi(path, bars=2)
     assert grid_on_cells(page) == {
@@ -245,6 +258,7 @@ def test_an_edit_in_the_drum_machine_is_encoded_and_placed(page) -> None:
     version = hook(page, f"{GRID}.version()")
     page.click(f'.ll-dm-cell[data-step="{cell[0]}"][data-cls="{cell[1]}"]')
     wait_grid_after(page, version)
+    wait_now_playing(page, "your edit")
     assert "your edit" in now_playing(page)
     assert grid_on_cells(page) == on | {cell}
     assert page.locator(".ll-map-figure path.dot").last.bounding_box() != marked
