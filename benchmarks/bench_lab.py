@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from common import machine
+from common import machine, write_result
 
 from latentlab.analysis import METHODS, attribute_sweep, hamming, interpolate
 from latentlab.atlas import encode_windows
@@ -192,9 +191,7 @@ def main() -> int:
         "machine": before,
         "note": args.note,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(args.out, result)
     return 0
 
 

@@ -12,7 +12,6 @@ machine with the same kind of network, are stored beside ours for comparison.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import sys
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from common import machine
+from common import machine, write_result
 
 from latentlab.checkpoint import load_checkpoint
 from latentlab.lab import DEFAULT_CHECKPOINT, LatentLab
@@ -127,9 +126,7 @@ def main() -> int:
         "load_average_after": [round(x, 2) for x in machine()["load_average_1_5_15min"]],
         "note": args.note,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(args.out, result)
     return 0
 
 

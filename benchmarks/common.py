@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -32,3 +33,10 @@ def machine() -> dict:
         "numpy": np.__version__,
         "git_commit": commit,
     }
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write a benchmark's result as JSON (making its folder) and print it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
