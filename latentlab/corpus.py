@@ -347,7 +347,7 @@ def _cut_windows(files: list[SourceFile], songs: list, bars: int) -> Windows:
 def _save_windows(path: Path, windows: Windows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     failures = json.dumps(windows.failures)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # processes may share a cache (DDP ranks)
     np.savez(tmp, hvo=windows.hvo, failures=np.asarray(failures), **windows.meta)
     os.replace(tmp, path)
 
