@@ -49,8 +49,10 @@ def median_ms(fn, repeats: int = 50) -> float:
 def attribute_effects(lab: LatentLab, z: np.ndarray, amount: float = 1.0) -> dict:
     sweep = attribute_sweep(lab, z, amounts=(-amount, 0.0, amount))
     up, down = sweep.change(amount), sweep.change(-amount)
+    base = sweep.values[:, list(sweep.amounts).index(0.0)]
     rows = {}
     for i, a in enumerate(sweep.names):
+        can_fall = base[i, i] > lab.atlas.attributes[a].min()
         own = float(np.abs(up[i, i]).mean())
         others = float(
             np.mean([np.abs(up[i, j]).mean() for j in range(len(sweep.names)) if j != i])
@@ -58,6 +60,11 @@ def attribute_effects(lab: LatentLab, z: np.ndarray, amount: float = 1.0) -> dic
         rows[a] = {
             "raised_fraction": round(float((up[i, i] > 0).mean()), 4),
             "lowered_fraction": round(float((down[i, i] < 0).mean()), 4),
+            # Toms cannot fall in a window without toms: the fraction among windows whose
+            # attribute is above the corpus minimum, so that it can fall.
+            "lowered_fraction_where_it_can_fall": round(
+                float((down[i, i][can_fall] < 0).mean()) if can_fall.any() else 0.0, 4
+            ),
             "own_change_sd": round(float(up[i, i].mean()), 4),
             "own_to_others_ratio": round(own / max(others, 1e-9), 2),
         }

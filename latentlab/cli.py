@@ -285,9 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--port", type=int, default=8866)
     db.add_argument("--checkpoint", type=Path, help="model folder (default: the shipped one)")
     db.add_argument("--notebooks", type=Path, help="dashboards folder (default: notebooks/)")
-    db.add_argument(
-        "--pool-size", type=int, default=1, help="preheated explorer kernels (0: none)"
-    )
+    db.add_argument("--pool-size", type=int, default=1, help="preheated explorer kernels (0: none)")
     db.add_argument(
         "--no-browser", dest="browser", action="store_false", help="don't open a web browser"
     )

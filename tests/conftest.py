@@ -212,8 +212,7 @@ def synthetic_grooves(root: Path, n: int = 40, seed: int = 0) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _train_tiny(base: Path, bars: int, hierarchical: bool) -> Path:
     """A tiny DrumVAE trained for a few steps on synthetic grooves, with its atlas built."""
     from latentlab.atlas import build_atlas
     from latentlab.checkpoint import load_checkpoint
@@ -221,16 +220,29 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from latentlab.model import ModelConfig
     from latentlab.train import TrainConfig, train
 
-    base = tmp_path_factory.mktemp("tiny")
     data = synthetic_grooves(base / "grooves")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LATENTLAB_CACHE", str(base / "cache"))
-        model = ModelConfig(z_dim=8, encoder_hidden=24, decoder_hidden=32)
+        model = ModelConfig(
+            bars=bars, hierarchical=hierarchical, z_dim=8, encoder_hidden=24, decoder_hidden=32
+        )
         config = TrainConfig(
             out=str(base / "run"), data=str(data), epochs=4, batch_size=16, model=model
         )
         folder = train(config, progress=False)
         model, _ = load_checkpoint(folder, "cpu")
-        windows = Corpus.open(data).windows(2, progress=False)
+        windows = Corpus.open(data).windows(bars, progress=False)
         build_atlas(model, windows, progress=False).save(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny flat 2-bar checkpoint with its atlas."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny"), bars=2, hierarchical=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_4bar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny hierarchical 4-bar checkpoint with its atlas."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny4"), bars=4, hierarchical=True)

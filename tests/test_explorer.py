@@ -342,3 +342,21 @@ def test_dashboard_refuses_a_folder_without_the_explorer(tmp_path, capsys) -> No
     assert "no explorer.ipynb" in capsys.readouterr().err
     assert cli_main(["dashboard", "--pool-size", "99", "--no-browser"]) == 2
     assert "--pool-size 99" in capsys.readouterr().err
+
+
+def test_the_explorer_works_on_a_hierarchical_4_bar_checkpoint(tiny_checkpoint_4bar, tmp_path):
+    lab4 = LatentLab.load(tiny_checkpoint_4bar, device="cpu")
+    assert lab4.bars == 4
+    explorer = Explorer(lab4, seed=0)
+    assert explorer.machine.pattern.hits.shape == (64, 9)
+    assert explorer.grid.steps == 64
+    assert all(p.hits.shape == (64, 9) for p in explorer.grid_patterns)
+    explorer.map.select(3)
+    assert explorer.machine.pattern == lab4.corpus_pattern(3)
+    explorer.sliders["density"].value = 1.0
+    assert explorer.machine.pattern == lab4.decode(explorer.z[None], bpm=explorer.machine.bpm)[0]
+    explorer.sample()
+    assert explorer.machine.pattern.bars == 4
+    explorer.upload("mine.mid", midi_bytes(tmp_path))
+    assert explorer.machine.pattern.hits.shape == (64, 9)
+    assert explorer.errors == []
