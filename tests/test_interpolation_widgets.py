@@ -9,7 +9,7 @@ from latentlab.lab import LatentLab
 from latentlab.pattern import DrumPattern
 from latentlab.widgets.blend_pad import BlendPad, BlendView, blend_grid
 from latentlab.widgets.common import StatusLine, solo
-from latentlab.widgets.drum_machine import DrumMachine
+from latentlab.widgets.drum_machine import DRUM_COLOURS, DrumMachine
 from latentlab.widgets.groove_picker import (
     GroovePicker,
     corpus_groove,
@@ -18,7 +18,7 @@ from latentlab.widgets.groove_picker import (
     uploaded_groove,
 )
 from latentlab.widgets.interpolation import InterpolationView, chain
-from latentlab.widgets.pattern_strip import COLOURS, PatternStrip, pattern_svg
+from latentlab.widgets.pattern_strip import PatternStrip, pattern_svg
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,10 @@ def test_pattern_svg_draws_one_note_per_hit_in_its_row_colour(lab):
     svg = pattern_svg(pattern)
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert f'viewBox="0 0 {pattern.steps} 9"' in svg
-    notes = sum(svg.count(f'fill="{c}" fill-opacity') for c in COLOURS)
+    notes = sum(svg.count(f'fill="{c}" fill-opacity') for c in DRUM_COLOURS)
     assert notes == pattern.n_hits
     kick_steps = np.flatnonzero(pattern.hits[:, 0])
-    assert svg.count(f'fill="{COLOURS[0]}" fill-opacity') == len(kick_steps)
+    assert svg.count(f'fill="{DRUM_COLOURS[0]}" fill-opacity') == len(kick_steps)
     assert pattern_svg(DrumPattern.empty()).count("fill-opacity") == 0
 
 

@@ -276,7 +276,7 @@ const formatSigned = (x) => (x >= 0 ? "+" : "") + x.toFixed(2);
 
 function render({ model, el: host }) {
 	const player = players.get(model.get("_uid"));
-	const labels = model.get("_kit_info").labels;
+	const { labels, colours } = model.get("_kit_info");
 	const root = el("div", "ll-dm", { tabIndex: 0 });
 	const bar = el("div", "ll-dm-bar");
 	const playButton = el("button", "ll-dm-play", { type: "button", title: "Play / stop (space)" });
@@ -317,9 +317,12 @@ function render({ model, el: host }) {
 		}
 		cells = Array.from({ length: steps }, () => []);
 		labels.forEach((label, cls) => {
-			grid.append(el("div", `ll-dm-label ll-dm-row-${cls}`, { textContent: label }));
+			const name = el("div", "ll-dm-label", { textContent: label });
+			name.style.setProperty("--c", colours[cls]);
+			grid.append(name);
 			for (let s = 0; s < steps; s++) {
-				const cell = el("div", `ll-dm-cell ll-dm-row-${cls}`);
+				const cell = el("div", "ll-dm-cell");
+				cell.style.setProperty("--c", colours[cls]);
 				cell.dataset.step = s;
 				cell.dataset.cls = cls;
 				if (Math.floor(s / 4) % 2 === 1) cell.classList.add("ll-dm-offbeat");

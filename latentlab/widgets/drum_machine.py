@@ -47,6 +47,20 @@ def _pattern_from_json(data: dict, _widget: Any) -> DrumPattern:
     return DrumPattern.from_dict(data)
 
 
+# One colour per drum class (DrumPattern's order): every widget that draws notes uses it.
+DRUM_COLOURS = (
+    "#ff7a45",
+    "#ffc53d",
+    "#36cfc9",
+    "#40a9ff",
+    "#9254de",
+    "#b37feb",
+    "#d3adf7",
+    "#73d13d",
+    "#b7eb8f",
+)
+
+
 class DrumMachine(anywidget.AnyWidget):
     """A 9-row step grid with playhead, play/stop, tempo, cell editing and MIDI/WAV download.
 
@@ -78,6 +92,7 @@ class DrumMachine(anywidget.AnyWidget):
             "sample_rate": audio.SAMPLE_RATE,
             "lengths": [len(s) for s in sounds],
             "labels": list(ROW_LABELS),
+            "colours": list(DRUM_COLOURS),
             "velocity_exponent": audio.VELOCITY_EXPONENT,
             "master_gain": audio.MASTER_GAIN,
         }

@@ -5,18 +5,6 @@
 // and 'r' (see explorerKey for where) go to Python as messages.
 // window.latentlab.neighbourGrids holds a test hook per view.
 
-const COLOURS = [
-	"#ff7a45",
-	"#ffc53d",
-	"#36cfc9",
-	"#40a9ff",
-	"#9254de",
-	"#b37feb",
-	"#d3adf7",
-	"#73d13d",
-	"#b7eb8f",
-];
-const ROWS = COLOURS.length;
 const KEYS = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down" };
 const TYPING = "input, textarea, select, [contenteditable], .noUi-target, .widget-slider";
 
@@ -54,7 +42,7 @@ function initialize({ model }) {
 	return () => document.removeEventListener("keydown", onKey);
 }
 
-function draw(canvas, hits, steps) {
+function draw(canvas, hits, steps, colours) {
 	const ratio = window.devicePixelRatio || 1;
 	const width = canvas.clientWidth || 180;
 	const height = canvas.clientHeight || 60;
@@ -65,14 +53,14 @@ function draw(canvas, hits, steps) {
 	ctx.fillStyle = "#15171c";
 	ctx.fillRect(0, 0, width, height);
 	const cw = width / steps;
-	const rh = height / ROWS;
+	const rh = height / colours.length;
 	for (let s = 4; s < steps; s += 4) {
 		ctx.fillStyle = s % 16 === 0 ? "#5a6170" : "#2b3039";
 		ctx.fillRect(Math.round(s * cw) - 1, 0, 1, height);
 	}
 	for (const [step, cls, velocity] of hits) {
 		ctx.globalAlpha = 0.4 + 0.6 * velocity;
-		ctx.fillStyle = COLOURS[cls];
+		ctx.fillStyle = colours[cls];
 		ctx.fillRect(step * cw + 0.5, cls * rh + 0.5, Math.max(cw - 1.5, 1), Math.max(rh - 1, 1));
 	}
 	ctx.globalAlpha = 1;
@@ -111,7 +99,7 @@ function render({ model, el: host }) {
 		root.dataset.version = model.get("version");
 		cells.forEach((cell, i) => {
 			const hits = data[i] ?? [];
-			draw(cell.firstChild, hits, steps);
+			draw(cell.firstChild, hits, steps, model.get("_colours"));
 			cell.dataset.hits = hits.length;
 			cell.title = i === 4 ? "The current groove" : "Click to hear, double-click to go there";
 		});

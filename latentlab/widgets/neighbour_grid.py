@@ -19,6 +19,7 @@ import traitlets
 
 from latentlab.errors import LatentLabError
 from latentlab.pattern import DrumPattern
+from latentlab.widgets.drum_machine import DRUM_COLOURS
 
 KEYS = ("left", "right", "up", "down", "c", "r")
 CENTRE = 4
@@ -46,6 +47,7 @@ class NeighbourGrid(anywidget.AnyWidget):
 
     cells = traitlets.List().tag(sync=True)
     steps = traitlets.Int(32).tag(sync=True)
+    _colours = traitlets.List(list(DRUM_COLOURS)).tag(sync=True)
     x_label = traitlets.Unicode().tag(sync=True)
     y_label = traitlets.Unicode().tag(sync=True)
     active = traitlets.Int(None, allow_none=True).tag(sync=True)

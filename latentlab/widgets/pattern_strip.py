@@ -17,20 +17,7 @@ import anywidget
 import traitlets
 
 from latentlab.pattern import STEPS_PER_BAR, STEPS_PER_BEAT, DrumPattern
-from latentlab.widgets.drum_machine import DrumMachine
-
-# One colour per drum class, top to bottom: the DrumMachine's palette.
-COLOURS = (
-    "#ff7a45",
-    "#ffc53d",
-    "#36cfc9",
-    "#40a9ff",
-    "#9254de",
-    "#b37feb",
-    "#d3adf7",
-    "#73d13d",
-    "#b7eb8f",
-)
+from latentlab.widgets.drum_machine import DRUM_COLOURS, DrumMachine
 
 
 def pattern_svg(pattern: DrumPattern) -> str:
@@ -54,7 +41,7 @@ def pattern_svg(pattern: DrumPattern) -> str:
         x = step + 0.12 + 0.5 * float(pattern.offsets[step, cls])
         parts.append(
             f'<rect x="{x:.2f}" y="{cls + 0.14:.2f}" width="0.76" height="0.72" '
-            f'fill="{COLOURS[cls]}" fill-opacity="{0.35 + 0.65 * velocity:.2f}"/>'
+            f'fill="{DRUM_COLOURS[cls]}" fill-opacity="{0.35 + 0.65 * velocity:.2f}"/>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -18,6 +18,7 @@ from test_audio import MS, detect_onsets
 
 from latentlab import audio
 from latentlab.pattern import DrumPattern
+from latentlab.widgets.drum_machine import DRUM_COLOURS
 
 from .browser_helpers import ARTIFACTS, launch, open_page, run_in_jupyterlab
 from .drum_grooves import groove_a, groove_b
@@ -113,6 +114,13 @@ def test_the_grid_shows_the_pattern_from_python(page) -> None:
     assert note_box(5, 2)["x"] > note_box(4, 2)["x"] + 1, "a late hat (+0.18) sits right"
     assert note_box(0, 0)["x"] < note_box(0, 7)["x"], "a pushed kick (-0.04) sits left"
     assert hook(page, "audioState()") == "none", "no AudioContext before the first click"
+    notes = page.eval_on_selector_all(
+        ".ll-dm-cell.ll-dm-on",
+        "cells => cells.map(c => [+c.dataset.cls, getComputedStyle(c.firstChild).backgroundColor])",
+    )
+    for cls, colour in notes:
+        r, g, b = (int(DRUM_COLOURS[cls][i : i + 2], 16) for i in (1, 3, 5))
+        assert colour == f"rgb({r}, {g}, {b})", "each drum row has its palette colour"
 
 
 def test_play_schedules_exactly_the_notes_of_one_loop(page) -> None:
