@@ -52,26 +52,23 @@ def _train(args: argparse.Namespace) -> None:
         config.max_minutes = args.max_minutes or config.max_minutes
         config.threads = args.threads or config.threads
     else:
+
+        def given(*names: str) -> dict:
+            return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
         model = ModelConfig(
             bars=args.bars,
             hierarchical=args.hierarchical if args.hierarchical is not None else args.bars > 2,
-            z_dim=args.z_dim,
-            encoder_hidden=args.encoder_hidden,
-            decoder_hidden=args.decoder_hidden,
+            **given("z_dim", "encoder_hidden", "decoder_hidden", "history_dropout"),
         )
         config = TrainConfig(
             out=args.out,
             data=args.data,
-            epochs=args.epochs or 100,
             max_minutes=args.max_minutes,
             max_steps=args.max_steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            free_bits=args.free_bits,
-            max_beta=args.max_beta,
-            seed=args.seed,
             threads=args.threads,
             model=model,
+            **given("epochs", "batch_size", "lr", "free_bits", "max_beta", "seed"),
         )
     best = train(config, resume=args.resume, progress=not args.quiet)
     print(f"best checkpoint: {best}")
@@ -215,14 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int)
     tr.add_argument("--max-minutes", type=float)
     tr.add_argument("--max-steps", type=int)
-    tr.add_argument("--batch-size", type=int, default=256)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--free-bits", type=float, default=48.0, help="in nats")
-    tr.add_argument("--max-beta", type=float, default=0.2)
-    tr.add_argument("--z-dim", type=int, default=256)
-    tr.add_argument("--encoder-hidden", type=int, default=256)
-    tr.add_argument("--decoder-hidden", type=int, default=512)
-    tr.add_argument("--seed", type=int, default=0)
+    # Unset settings take TrainConfig's and ModelConfig's defaults: the shipped 2-bar recipe.
+    tr.add_argument("--batch-size", type=int)
+    tr.add_argument("--lr", type=float, help="initial learning rate")
+    tr.add_argument("--free-bits", type=float, help="KL allowed before beta applies, in nats")
+    tr.add_argument("--max-beta", type=float)
+    tr.add_argument("--z-dim", type=int)
+    tr.add_argument("--encoder-hidden", type=int)
+    tr.add_argument("--decoder-hidden", type=int)
+    tr.add_argument("--history-dropout", type=float, help="chance a previous step is hidden")
+    tr.add_argument("--seed", type=int)
     tr.add_argument("--threads", type=int, help="CPU threads for torch")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)

@@ -186,7 +186,8 @@ def write_card(folder: str | os.PathLike, evaluation: dict, notes: str = "") -> 
         f"--encoder-hidden {model['encoder_hidden']} --decoder-hidden {model['decoder_hidden']} "
         f"--batch-size {training.get('batch_size')} --lr {training.get('lr')} "
         f"--free-bits {training.get('free_bits')} --max-beta {training.get('max_beta')} "
-        f"--seed {training.get('seed')}"
+        f"--seed {training.get('seed')} --epochs {training.get('epochs_done')}"
+        + (f" --threads {training['threads']}" if training.get("threads") else "")
     )
     text = f"""# {folder.name}: DrumVAE, {model["bars"]}-bar drum grooves
 
@@ -209,8 +210,8 @@ windows; test figures below are on the {evaluation.get("windows", "?")} windows 
 - Settings: {json.dumps({k: v for k, v in training.items() if k != "hardware"})}
 - Hardware: {training.get("hardware", "?")}; {minutes:.0f} minutes of training
   ({training.get("epochs_done", "?")} epochs, {training.get("steps_done", "?")} steps).
-- Reproduce: `{command}` (then `--resume` with a larger `--max-minutes` to continue), and
-  select `runs/{folder.name}/best` (best free-running step accuracy on validation).
+- Reproduce: `{command}`, and select `runs/{folder.name}/best` (best free-running step
+  accuracy on validation); to continue it, `--resume` with larger `--epochs` and `--max-minutes`.
 
 ## Evaluation (test split, `latentlab evaluate {folder} --split test`)
 | metric | value | target | met |

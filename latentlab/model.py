@@ -36,11 +36,14 @@ class ModelConfig:
     z_dim: int = 256
     encoder_hidden: int = 256
     encoder_layers: int = 1
-    decoder_hidden: int = 512
+    decoder_hidden: int = 256
     decoder_layers: int = 1
     hierarchical: bool = False
     conductor_hidden: int = 256
     dropout: float = 0.1
+    # Training only: the chance that the decoder's view of a previous step is blanked, so it
+    # leans on z and copes with its own mistakes when it runs free (word dropout, Bowman 2016).
+    history_dropout: float = 0.0
 
     @property
     def steps(self) -> int:
@@ -134,6 +137,9 @@ class DrumVAE(nn.Module):
         cond = self._conditions(z)
         segments = target.reshape(-1, c.segment_steps, HVO_DIM)
         previous = F.pad(segments[:, :-1], (0, 0, 1, 0))
+        if self.training and c.history_dropout > 0:
+            keep = torch.rand(previous.shape[:-1], device=previous.device) >= c.history_dropout
+            previous = previous * keep.unsqueeze(-1)
         inputs = torch.cat([previous, cond.unsqueeze(1).expand(-1, c.segment_steps, -1)], -1)
         out, _ = self.decoder(inputs, self._initial_state(cond))
         out = out.reshape(z.shape[0], c.steps, c.decoder_hidden)

@@ -43,12 +43,12 @@ class TrainConfig:
     max_minutes: float | None = None
     max_steps: int | None = None
     batch_size: int = 256
-    lr: float = 1e-3
+    lr: float = 3e-3
     lr_decay: float = 0.9995
     min_lr: float = 1e-5
     max_beta: float = 0.2
     beta_warmup_steps: int = 2000
-    free_bits: float = 48.0
+    free_bits: float = 96.0  # nats
     seed: int = 0
     threads: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -45,6 +45,22 @@ def test_step_by_step_decoder_matches_the_fused_training_decoder(hierarchical):
     torch.testing.assert_close(forced.hvo(generated[..., :9]), generated, atol=1e-5, rtol=0)
 
 
+def test_history_dropout_hides_previous_steps_in_training_only():
+    model = DrumVAE(ModelConfig(history_dropout=1.0, **TINY))
+    z, a, b = torch.randn(2, 8), random_hvo(2, 32, seed=1), random_hvo(2, 32, seed=2)
+    with torch.no_grad():
+        model.train()
+        hidden = [model.decode_teacher_forced(z, x).hit_logits for x in (a, b)]
+        model.eval()
+        seen = [model.decode_teacher_forced(z, x).hit_logits for x in (a, b)]
+    assert torch.equal(hidden[0], hidden[1]), "training: the decoder saw no previous step"
+    assert not torch.equal(seen[0], seen[1]), "evaluation: the decoder sees every step"
+    half = DrumVAE(ModelConfig(history_dropout=0.5, **TINY)).train()
+    with torch.no_grad():
+        runs = [half.decode_teacher_forced(z, a).hit_logits for _ in range(2)]
+    assert not torch.equal(runs[0], runs[1]), "a different half is hidden each time"
+
+
 def test_seeded_sampling_is_repeatable_and_temperature_matters():
     model = DrumVAE(ModelConfig(**TINY)).eval()
     z = torch.randn(4, 8)
