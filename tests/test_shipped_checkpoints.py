@@ -6,7 +6,7 @@ import pytest
 
 from latentlab.lab import DEFAULT_CHECKPOINT, LatentLab
 
-SHIPPED = [DEFAULT_CHECKPOINT]
+SHIPPED = [DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT.parent / "gmd-4bar"]
 
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
