@@ -184,6 +184,7 @@ def write_card(folder: str | os.PathLike, evaluation: dict, notes: str = "") -> 
         f"latentlab train --out runs/{folder.name} --bars {model['bars']} "
         f"--{'' if model['hierarchical'] else 'no-'}hierarchical --z-dim {model['z_dim']} "
         f"--encoder-hidden {model['encoder_hidden']} --decoder-hidden {model['decoder_hidden']} "
+        f"--history-dropout {model.get('history_dropout', 0.0)} "
         f"--batch-size {training.get('batch_size')} --lr {training.get('lr')} "
         f"--free-bits {training.get('free_bits')} --max-beta {training.get('max_beta')} "
         f"--seed {training.get('seed')} --epochs {training.get('epochs_done')}"
