@@ -83,34 +83,45 @@ def syncopation(x) -> np.ndarray:
 
 
 def shuffle(x) -> np.ndarray:
-    """Swing ratio of off-beat onsets, from their phase within the beat.
+    """Swing ratio of each beat's off-beat eighth, from onset phases within the beat.
 
     The phase of an onset is its position in its beat (step plus micro-timing offset, in
-    beats, 0..1). Off-beat onsets are those with phase in [0.375, 0.875): the straight
-    eighth at 0.5, a triplet swing eighth at 0.667. Their swing ratio phase / (1 - phase)
-    is 1 when straight and 2 for triplet swing; the pattern's value is the median over its
-    off-beat onsets (1 when it has none). A 16-step grid cannot hold triplets, so the swing
-    lives in the offsets: a swung eighth sits on the last sixteenth, played early.
+    beats, 0..1). A beat's off-beat eighth is its earliest onset, any drum, with phase in
+    [0.375, 0.875): the straight eighth at 0.5, a triplet swing eighth at 0.667. Its swing
+    ratio phase / (1 - phase) is 1 when straight and 2 for triplet swing; the pattern's
+    value is the median over its beats that have one (1 when none does). Taking the
+    earliest keeps straight sixteenths straight: their last sixteenth (0.75) comes after
+    the eighth at 0.5, where a median over all off-beat onsets would read the pair as
+    triplet swing. A 16-step grid cannot hold triplets, so the swing lives in the offsets:
+    a swung eighth sits on the last sixteenth, played early.
     """
     hits, _, offsets = _split(x)
-    phase = (np.arange(hits.shape[1])[None, :, None] % STEPS_PER_BEAT + offsets) / STEPS_PER_BEAT
+    n, steps, _ = hits.shape
+    phase = (np.arange(steps)[None, :, None] % STEPS_PER_BEAT + offsets) / STEPS_PER_BEAT
     off_beat = hits & (phase >= 0.375) & (phase < 0.875)
-    ratio = np.where(off_beat, phase / np.maximum(1 - phase, 1e-6), np.nan)
-    flat = ratio.reshape(len(ratio), -1)
-    out = np.ones(len(flat))
-    has = off_beat.reshape(len(flat), -1).any(1)
-    if has.any():
-        out[has] = np.nanmedian(flat[has], axis=1)
+    earliest = np.where(off_beat, phase, np.inf).reshape(n, steps // STEPS_PER_BEAT, -1).min(2)
+    has = np.isfinite(earliest)
+    ratio = np.where(has, earliest / np.maximum(1 - np.where(has, earliest, 0), 1e-6), np.nan)
+    out = np.ones(n)
+    some = has.any(1)
+    if some.any():
+        out[some] = np.nanmedian(ratio[some], axis=1)
     return out
 
 
 def accent(x) -> np.ndarray:
-    """Velocity dynamics: standard deviation of the velocities of the hits (0..1 scale)."""
+    """Accent contrast: mean velocity of the hits on the beat minus that of the hits between.
+
+    Large when downbeats and backbeats are struck hard over soft ghost notes and hi-hats,
+    zero when every hit is equally loud, negative when the off-beats are the loud ones.
+    Velocities are on the 0..1 scale.
+    """
     hits, velocities, _ = _split(x)
-    count = hits.sum((1, 2))
-    mean = np.where(hits, velocities, 0).sum((1, 2)) / np.maximum(count, 1)
-    var = np.where(hits, (velocities - mean[:, None, None]) ** 2, 0).sum((1, 2))
-    return np.sqrt(var / np.maximum(count, 1))
+    on_beat = (np.arange(hits.shape[1]) % STEPS_PER_BEAT == 0)[None, :, None]
+    strong, weak = hits & on_beat, hits & ~on_beat
+    strong_mean = np.where(strong, velocities, 0).sum((1, 2)) / np.maximum(strong.sum((1, 2)), 1)
+    weak_mean = np.where(weak, velocities, 0).sum((1, 2)) / np.maximum(weak.sum((1, 2)), 1)
+    return np.where(strong.any((1, 2)) & weak.any((1, 2)), strong_mean - weak_mean, 0.0)
 
 
 def laid_back(x) -> np.ndarray:

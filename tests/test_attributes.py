@@ -66,11 +66,24 @@ def test_shuffle_separates_straight_from_swung_eighths():
     assert describe(groove([(0, KICK)]))["shuffle"] == 1.0  # no off-beats: neutral
 
 
+def test_straight_sixteenths_do_not_read_as_swing():
+    sixteenths = groove([(s, HAT) for s in range(16)])
+    assert describe(sixteenths)["shuffle"] == pytest.approx(1.0)
+    # Swung ride eighths keep their swing under a straight snare sixteenth after them.
+    ride = [(s, RIDE) for s in range(0, 16, 4)] + [(s + 3, RIDE) for s in range(0, 16, 4)]
+    ghosts = [(s + 3, SNARE) for s in range(0, 16, 4)]
+    swung = groove(ride + ghosts, offsets=[0.0] * 4 + [-1 / 3] * 4 + [0.0] * 4)
+    assert describe(swung)["shuffle"] == pytest.approx(2.0, abs=0.01)
+
+
 def test_accent_and_laid_back():
     flat = groove(ROCK, velocity=0.7)
     accented = groove(ROCK, velocity=[1.0, 1.0, 1.0, 1.0] + [1.0, 0.3] * 4)
     assert describe(flat)["accent"] == pytest.approx(0.0, abs=1e-6)
-    assert describe(accented)["accent"] > 0.3
+    # Kicks, snares and the hats on the beat at 1.0, the hats between at 0.3.
+    assert describe(accented)["accent"] == pytest.approx(0.7)
+    upbeats = groove(ROCK, velocity=[0.5] * 4 + [0.5, 0.9] * 4)
+    assert describe(upbeats)["accent"] == pytest.approx(-0.4)
     behind = groove(ROCK, offsets=[0.2] * len(ROCK))
     assert describe(behind)["laid_back"] == pytest.approx(0.2)
     assert describe(groove(ROCK))["laid_back"] == 0

@@ -28,7 +28,7 @@ UNITS = {
     "hihat_density": "hi-hat hits per bar",
     "toms_density": "tom hits per bar",
     "cymbals_density": "cymbal hits per bar",
-    "accent": "velocity spread",
+    "accent": "beat minus off-beat velocity",
     "laid_back": "mean offset (steps)",
 }
 # Short names for the effect matrix: an instrument's name stands for its hits per bar.
