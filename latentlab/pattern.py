@@ -103,17 +103,28 @@ class MidiContent:
     other_channel_notes: int
 
 
-def read_midi(source: str | os.PathLike | bytes, channel: int | None = DRUM_CHANNEL) -> MidiContent:
+def _source_name(source: str | os.PathLike | bytes, name: str | None) -> str:
+    if name is not None:
+        return name
+    return "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+
+
+def read_midi(
+    source: str | os.PathLike | bytes,
+    channel: int | None = DRUM_CHANNEL,
+    name: str | None = None,
+) -> MidiContent:
     """Read onsets (zero-length notes included), tempo and time signatures from a MIDI file.
 
     `channel` selects the drum channel (0-based, 9 = General MIDI channel 10); None takes
-    every channel. Times are the file's beat positions (ticks) at its first tempo, rounded
-    to 0.01 bpm (MIDI stores whole microseconds per beat), so the grid follows the file's
-    beats and a pattern's bpm survives a round trip through MIDI.
+    every channel. `name` is what errors call the file (default: its path, or '<bytes>').
+    Times are the file's beat positions (ticks) at its first tempo, rounded to 0.01 bpm
+    (MIDI stores whole microseconds per beat), so the grid follows the file's beats and a
+    pattern's bpm survives a round trip through MIDI.
     """
     import mido
 
-    name = "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+    name = _source_name(source, name)
     if not isinstance(source, bytes | bytearray):
         path = Path(source)
         if not path.exists():
@@ -352,15 +363,17 @@ class DrumPattern:
         bars: int | None = None,
         channel: int | None = DRUM_CHANNEL,
         require_four_four: bool = True,
+        name: str | None = None,
     ) -> DrumPattern:
         """Read a MIDI file (path or bytes) into a pattern at the file's first tempo.
 
         `bars` None takes the file's length in whole bars, the definition the corpus windows
         use too: every started bar counts, except a tail shorter than one step (note tails).
-        The file's length is the end of its last note or meta event (see `read_midi`).
+        The file's length is the end of its last note or meta event (see `read_midi`, which
+        also says what `name` is).
         """
-        name = "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
-        content = read_midi(source, channel)
+        name = _source_name(source, name)
+        content = read_midi(source, channel, name)
         if require_four_four:
             odd = [f"{n}/{d}" for n, d in content.time_signatures if (n, d) != (4, 4)]
             if odd:

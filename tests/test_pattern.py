@@ -322,6 +322,13 @@ def test_corrupt_bytes(tmp_path: Path) -> None:
         DrumPattern.from_midi(tmp_path / "bad.mid")
 
 
+def test_bytes_errors_use_the_given_name() -> None:
+    with pytest.raises(LatentLabError, match=r"^<bytes>: not a MIDI file"):
+        DrumPattern.from_midi(b"RIFF....")
+    with pytest.raises(LatentLabError, match=r"^upload\.mid: not a MIDI file"):
+        DrumPattern.from_midi(b"RIFF....", name="upload.mid")
+
+
 def test_folder_instead_of_file(tmp_path: Path) -> None:
     (tmp_path / "dir.mid").mkdir()
     with pytest.raises(LatentLabError, match=r"dir\.mid: is a folder"):

@@ -273,14 +273,11 @@ class Explorer:
     def read_groove(self, name: str, data: bytes) -> DrumPattern:
         """A pattern of the model's length from MIDI bytes; drums on any channel if the file
         has none on channel 10. Errors name the file."""
-        try:
-            channel = DRUM_CHANNEL
-            content = read_midi(bytes(data), channel)
-            if not content.onsets and content.other_channel_notes:
-                channel = None
-            return DrumPattern.from_midi(bytes(data), bars=self.lab.bars, channel=channel)
-        except LatentLabError as exc:
-            raise LatentLabError(str(exc).replace("<bytes>", name)) from None
+        channel = DRUM_CHANNEL
+        content = read_midi(bytes(data), channel, name)
+        if not content.onsets and content.other_channel_notes:
+            channel = None
+        return DrumPattern.from_midi(bytes(data), bars=self.lab.bars, channel=channel, name=name)
 
     def edit(self, pattern: DrumPattern) -> None:
         """The groove edited in the drum machine: encoded, placed and kept as a new place

@@ -60,10 +60,7 @@ def sampled_groove(lab: LatentLab, seed: int, style: str = "") -> Groove:
 
 def uploaded_groove(lab: LatentLab, name: str, data: bytes) -> Groove:
     """A groove from the bytes of a drum MIDI file: its first bars at the model's length."""
-    try:
-        pattern = DrumPattern.from_midi(bytes(data))
-    except LatentLabError as exc:
-        raise LatentLabError(f"{name}: {str(exc).removeprefix('<bytes>: ')}") from None
+    pattern = DrumPattern.from_midi(bytes(data), name=name)
     fitted = fit(pattern, lab.model.config.steps)
     if fitted.n_hits == 0:
         raise LatentLabError(f"{name}: its first {lab.bars} bars have no drum hits")
