@@ -43,7 +43,7 @@ class ModelConfig:
     dropout: float = 0.1
     # Training only: the chance that the decoder's view of a previous step is blanked, so it
     # leans on z and copes with its own mistakes when it runs free (word dropout, Bowman 2016).
-    history_dropout: float = 0.25
+    history_dropout: float = 0.4
 
     @property
     def steps(self) -> int:
