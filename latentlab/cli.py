@@ -68,7 +68,7 @@ def _train(args: argparse.Namespace) -> None:
             max_steps=args.max_steps,
             threads=args.threads,
             model=model,
-            **given("epochs", "batch_size", "lr", "free_bits", "max_beta", "seed"),
+            **given("epochs", "batch_size", "lr", "free_bits", "timing_weight", "max_beta", "seed"),
         )
     best = train(config, resume=args.resume, progress=not args.quiet)
     print(f"best checkpoint: {best}")
@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int)
     tr.add_argument("--lr", type=float, help="initial learning rate")
     tr.add_argument("--free-bits", type=float, help="KL allowed before beta applies, in nats")
+    tr.add_argument(
+        "--timing-weight", type=float, help="weight of velocity and offset errors (default 1)"
+    )
     tr.add_argument("--max-beta", type=float)
     tr.add_argument("--z-dim", type=int)
     tr.add_argument("--encoder-hidden", type=int)

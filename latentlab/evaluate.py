@@ -186,7 +186,9 @@ def write_card(folder: str | os.PathLike, evaluation: dict, notes: str = "") -> 
         f"--encoder-hidden {model['encoder_hidden']} --decoder-hidden {model['decoder_hidden']} "
         f"--history-dropout {model.get('history_dropout', 0.0)} "
         f"--batch-size {training.get('batch_size')} --lr {training.get('lr')} "
-        f"--free-bits {training.get('free_bits')} --max-beta {training.get('max_beta')} "
+        f"--free-bits {training.get('free_bits')} "
+        f"--timing-weight {training.get('timing_weight', 1.0)} "
+        f"--max-beta {training.get('max_beta')} "
         f"--seed {training.get('seed')} --epochs {training.get('epochs_done')}"
         + (f" --threads {training['threads']}" if training.get("threads") else "")
     )
@@ -206,7 +208,7 @@ windows; test figures below are on the {evaluation.get("windows", "?")} windows 
 {json.dumps(model)}
 
 ## Training
-- Loss: hit BCE + velocity and offset squared errors on true hits
+- Loss: hit BCE + timing_weight * (velocity and offset squared errors on true hits)
   + beta * max(KL - free_bits, 0); beta warmed up linearly to max_beta.
 - Settings: {json.dumps({k: v for k, v in training.items() if k != "hardware"})}
 - Hardware: {training.get("hardware", "?")}; {minutes:.0f} minutes of training

@@ -1,6 +1,6 @@
 """Training loop for DrumVAE: one file, readable in one sitting.
 
-loss = hit BCE + velocity and offset squared errors on true hits
+loss = hit BCE + timing_weight * (velocity and offset squared errors on true hits)
        + beta * max(KL - free_bits, 0), beta warmed up linearly to max_beta.
 Adam with an exponentially decaying learning rate; validation every epoch; the best
 checkpoint (highest free-running step accuracy on validation) kept in `best/`, the latest
@@ -49,6 +49,9 @@ class TrainConfig:
     max_beta: float = 0.2
     beta_warmup_steps: int = 2000
     free_bits: float = 96.0  # nats
+    # Weight of the velocity and offset errors against the hit cross-entropy: their squared
+    # errors are small numbers next to it, so at 1 the model learns hits first.
+    timing_weight: float = 1.0
     seed: int = 0
     threads: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -61,6 +64,7 @@ def vae_loss(
     sigma: torch.Tensor,
     beta: float,
     free_bits: float,
+    timing_weight: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss (mean over the batch) and its parts as floats."""
     hits = target[..., :9]
@@ -69,7 +73,7 @@ def vae_loss(
     offset = ((out.offsets - target[..., 18:27]) ** 2 * hits).sum((1, 2))
     kl = kl_divergence(mu, sigma)
     kl_cost = torch.clamp(kl - free_bits, min=0)
-    loss = (bce + velocity + offset + beta * kl_cost).mean()
+    loss = (bce + timing_weight * (velocity + offset) + beta * kl_cost).mean()
     parts = {
         "loss": loss.item(),
         "bce": bce.mean().item(),
@@ -199,7 +203,7 @@ def train(
                 group["lr"] = lr
             beta = config.max_beta * min(1.0, state["step"] / max(config.beta_warmup_steps, 1))
             out_, mu, sigma = net(x)
-            loss, parts = vae_loss(out_, x, mu, sigma, beta, config.free_bits)
+            loss, parts = vae_loss(out_, x, mu, sigma, beta, config.free_bits, config.timing_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

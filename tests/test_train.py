@@ -8,10 +8,13 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from latentlab.checkpoint import load_checkpoint
 from latentlab.cli import main
+from latentlab.model import DecoderOutput
 from latentlab.pattern import DrumPattern
+from latentlab.train import vae_loss
 
 SMALL = ["--z-dim", "8", "--encoder-hidden", "16", "--decoder-hidden", "24", "--batch-size", "16"]
 
@@ -44,13 +47,13 @@ def _rows(run):
 def test_train_runs_logs_and_resumes(midi_folder, tmp_path, isolated_cache):
     run = tmp_path / "run"
     args = ["train", "--data", str(midi_folder), "--out", str(run), "--quiet", *SMALL]
-    assert main([*args, "--epochs", "1", "--seed", "3"]) == 0
+    assert main([*args, "--epochs", "1", "--seed", "3", "--timing-weight", "2"]) == 0
     rows = _rows(run)
     assert len(rows) == 1 and float(rows[0]["train_loss"]) > 0
     assert 0 <= float(rows[0]["val_step_accuracy_free"]) <= 1
     model, config = load_checkpoint(run / "best", "cpu")
     assert config["data"]["corpus"] == "folder" and config["training"]["seed"] == 3
-    assert config["training"]["epochs_done"] == 1
+    assert config["training"]["epochs_done"] == 1 and config["training"]["timing_weight"] == 2
 
     assert main(["train", "--out", str(run), "--resume", "--epochs", "3", "--quiet"]) == 0
     rows = _rows(run)
@@ -58,6 +61,7 @@ def test_train_runs_logs_and_resumes(midi_folder, tmp_path, isolated_cache):
     assert int(rows[2]["step"]) == 3 * int(rows[0]["step"])
     state = json.loads((run / "last" / "train_state.json").read_text())
     assert state["epoch"] == 3
+    assert load_checkpoint(run / "last", "cpu")[1]["training"]["timing_weight"] == 2
 
 
 def test_training_is_seeded(midi_folder, tmp_path, isolated_cache):
@@ -90,3 +94,16 @@ def test_distributed_data_parallel_on_two_cpu_processes(midi_folder, tmp_path):
         "world 2" in json.loads((run / "best" / "config.json").read_text())["training"]["hardware"]
     )
     assert len(_rows(run)) == 1
+
+
+def test_timing_weight_scales_only_the_velocity_and_offset_errors():
+    gen = torch.Generator().manual_seed(0)
+    out = DecoderOutput(*(torch.randn(4, 32, 9, generator=gen) for _ in range(3)))
+    target = torch.rand(4, 32, 27, generator=gen)
+    target[..., :9] = (target[..., :9] > 0.7).float()
+    mu, sigma = torch.randn(4, 8, generator=gen), torch.rand(4, 8, generator=gen) + 0.5
+    plain, parts = vae_loss(out, target, mu, sigma, beta=0.2, free_bits=0.0)
+    heavy, heavy_parts = vae_loss(out, target, mu, sigma, 0.2, 0.0, timing_weight=5.0)
+    assert heavy_parts["bce"] == parts["bce"] and heavy_parts["kl"] == parts["kl"]
+    timing = parts["velocity"] + parts["offset"]
+    assert heavy.item() - plain.item() == pytest.approx(4 * timing, rel=1e-4)
