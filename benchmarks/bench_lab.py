@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from common import machine, write_result
+from common import machine, median_ms, write_result
 
 from latentlab.analysis import METHODS, attribute_sweep, hamming, interpolate
 from latentlab.atlas import encode_windows
@@ -34,16 +34,6 @@ from latentlab.attributes import ATTRIBUTES
 from latentlab.corpus import Corpus
 from latentlab.evaluate import OVERLAP_FEATURES, overlap_area
 from latentlab.lab import DEFAULT_CHECKPOINT, LatentLab
-
-
-def median_ms(fn, repeats: int = 50) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 3)
 
 
 def attribute_effects(lab: LatentLab, z: np.ndarray, amount: float = 1.0) -> dict:

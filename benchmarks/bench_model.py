@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from common import machine, write_result
+from common import machine, median_ms, write_result
 
 from latentlab.checkpoint import load_checkpoint
 from latentlab.lab import DEFAULT_CHECKPOINT, LatentLab
@@ -35,16 +34,6 @@ MAGENTA_GROOVAE_2BAR = {
     "encode_1_ms": 13,
     "train_examples_per_s_batch_512": 87,
 }
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 3)
 
 
 def training_throughput(model: DrumVAE, batch: int, steps: int) -> float:

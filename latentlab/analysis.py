@@ -18,16 +18,16 @@ import numpy as np
 
 from latentlab.attributes import ATTRIBUTES
 from latentlab.errors import LatentLabError
-from latentlab.lab import LatentLab, lerp, slerp
-from latentlab.pattern import N_CLASSES
+from latentlab.lab import DEFAULT_BPM, LatentLab, lerp, slerp
+from latentlab.pattern import HITS, N_CLASSES, DrumPattern
 
 METHODS = ("slerp", "lerp", "data")
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Number of (step, instrument) hit cells that differ between HVO arrays (..., T, 27)."""
-    hits_a = np.asarray(a)[..., :N_CLASSES] > 0.5
-    hits_b = np.asarray(b)[..., :N_CLASSES] > 0.5
+    hits_a = np.asarray(a)[..., HITS] > 0.5
+    hits_b = np.asarray(b)[..., HITS] > 0.5
     return (hits_a != hits_b).sum((-1, -2))
 
 
@@ -42,36 +42,52 @@ def data_interpolation(a: np.ndarray, b: np.ndarray, t: Sequence[float], seed=0)
         raise LatentLabError(f"data interpolation: shapes differ, {a.shape} and {b.shape}")
     switch = np.random.default_rng(seed).random((a.shape[0], N_CLASSES))
     take_b = switch[None] < np.asarray(t, np.float32)[:, None, None]
-    return np.where(np.tile(take_b, 3), b, a)
+    return np.where(np.tile(take_b, 3), b, a)  # a cell's hit, velocity and offset move together
 
 
 @dataclass
 class Interpolation:
     """Interpolations from A to B: for each method the HVO of every step (steps, T, 27) and
-    its Hamming distances to A and to B (the grooves themselves, not their decodes)."""
+    its Hamming distances to A and to B (the grooves themselves, not their decodes), and the
+    tempo of each step, from A's to B's."""
 
     t: np.ndarray
     hvo: dict[str, np.ndarray]
     to_a: dict[str, np.ndarray]
     to_b: dict[str, np.ndarray]
+    bpm: np.ndarray
+
+    def patterns(self, method: str) -> list[DrumPattern]:
+        """The steps of one method as patterns, each at its own tempo."""
+        return [
+            DrumPattern.from_array(h, b) for h, b in zip(self.hvo[method], self.bpm, strict=True)
+        ]
 
 
 def interpolate(
     lab: LatentLab,
-    a: np.ndarray,
-    b: np.ndarray,
+    a: DrumPattern | np.ndarray,
+    b: DrumPattern | np.ndarray,
     steps: int = 9,
     za: np.ndarray | None = None,
     zb: np.ndarray | None = None,
     seed=0,
 ) -> Interpolation:
-    """Slerp, lerp and data-space interpolation between HVO arrays a and b (T, 27).
+    """Slerp, lerp and data-space interpolation between grooves a and b (patterns at the
+    model's length, or HVO arrays (T, 27), which have no tempo: DEFAULT_BPM).
 
     za and zb are their latent points (their posterior means when not given); latent paths
     are decoded greedily, so their first and last steps are the model's reconstructions.
+    The tempo moves in equal steps from A's to B's.
     """
     if steps < 2:
         raise LatentLabError(f"interpolation: {steps} steps; needs at least 2")
+    bpm = np.linspace(
+        *(g.bpm if isinstance(g, DrumPattern) else DEFAULT_BPM for g in (a, b)), steps
+    )
+    a, b = (
+        g.to_array() if isinstance(g, DrumPattern) else np.asarray(g, np.float32) for g in (a, b)
+    )
     za = lab.encode(a)[0] if za is None else np.asarray(za, np.float32).reshape(-1)
     zb = lab.encode(b)[0] if zb is None else np.asarray(zb, np.float32).reshape(-1)
     t = np.linspace(0, 1, steps)
@@ -85,6 +101,7 @@ def interpolate(
         hvo=hvo,
         to_a={m: hamming(h, a) for m, h in hvo.items()},
         to_b={m: hamming(h, b) for m, h in hvo.items()},
+        bpm=bpm,
     )
 
 
@@ -153,7 +170,7 @@ def attribute_sweep(
     values = np.empty((len(names), len(amounts), len(names), len(z)), np.float32)
     moved = np.flatnonzero(amounts != 0)
     for i, name in enumerate(names):
-        shifted = z[None] + amounts[moved, None, None] * lab.attribute_vector(name)
+        shifted = lab.along(z, name, amounts[moved])
         measured = measure(lab.decode_hvo(shifted.reshape(-1, z.shape[1])), names)
         values[i, moved] = measured.reshape(len(names), len(moved), len(z)).transpose(1, 0, 2)
         values[i, amounts == 0] = base
@@ -172,3 +189,21 @@ def radial_points(z: np.ndarray, radii: Sequence[float]) -> np.ndarray:
     z = np.asarray(z, np.float32).reshape(-1)
     unit = z / max(float(np.linalg.norm(z)), 1e-12)
     return (np.asarray(radii, np.float32)[:, None] * unit).astype(np.float32)
+
+
+def compare_priors(lab: LatentLab, n: int = 256, seed: int = 0) -> dict[str, dict]:
+    """Grooves sampled (temperature 1) from N(0, I) and from the atlas's mixture, side by
+    side with the corpus: per prior, its patterns, their density (hits per bar) and their
+    realism against the corpus windows (`latentlab.evaluate.realism`)."""
+    from latentlab.evaluate import realism
+
+    reference = lab._need_atlas().hvo
+    out = {}
+    for prior in ("normal", "mixture"):
+        hvo = lab.decode_hvo(lab.sample_latents(n, seed, prior), temperature=1.0, seed=seed)
+        out[prior] = {
+            "patterns": [DrumPattern.from_array(h, DEFAULT_BPM) for h in hvo],
+            "density": ATTRIBUTES["density"](hvo),
+            **realism(hvo, reference),
+        }
+    return out

@@ -4,43 +4,87 @@ It holds, per corpus window, the latent mean, its 2-D UMAP coordinates, its meta
 its rhythm attributes and the groove itself (compactly: velocities as 0..127, offsets in
 1/254 step, latents as their principal components); and for the corpus as a whole the
 attribute vectors (mean latent of the top quartile minus that of the bottom quartile,
-MusicVAE's recipe) and a diagonal Gaussian per style. Everything lives in one `atlas.npz`
+MusicVAE's recipe) and the sampler: a Gaussian mixture fitted to the training encodings,
+with weights per style (`latentlab.sampler`). Everything lives in one `atlas.npz`
 of plain arrays (loaded with allow_pickle=False). A new latent point is placed on the map
 from its nearest corpus neighbours, without refitting UMAP.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from latentlab.attributes import ATTRIBUTES
+from latentlab.checkpoint import CONFIG, model_config, read_config
 from latentlab.corpus import META_COLUMNS, Windows
 from latentlab.errors import LatentLabError
-from latentlab.model import DrumVAE
+from latentlab.limits import MAX_ATLAS_ARRAYS, MAX_ATLAS_BYTES, MAX_BPM, MIN_BPM, check_size
+from latentlab.model import DrumVAE, ModelConfig
+from latentlab.pattern import HITS, N_CLASSES, OFFSETS, VELOCITIES
+from latentlab.sampler import LatentMixture
 
 ATLAS_FILE = "atlas.npz"
 PLACE_NEIGHBOURS = 8
 
 
+def _unpack(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Float32 HVO (..., T, 27) of grooves stored as the atlas stores them."""
+    h = np.unpackbits(hits, axis=-1, count=N_CLASSES).astype(np.float32)
+    return np.concatenate([h, velocities / np.float32(127), offsets / np.float32(254)], axis=-1)
+
+
+class PackedGrooves:
+    """An atlas's grooves as stored: hits as bits, velocities and offsets as bytes (13 MB for
+    20,000 2-bar windows; 71 MB as float HVO). Indexing decodes only the rows asked for into
+    float32 HVO, as from an array (n, T, 27); np.asarray decodes all. Every dashboard kernel
+    holds an atlas, and most read a few grooves of it."""
+
+    def __init__(self, hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray) -> None:
+        self.hits, self.velocities, self.offsets = hits, velocities, offsets
+        self.shape = (*velocities.shape[:2], 3 * N_CLASSES)
+        self.dtype, self.ndim = np.dtype(np.float32), 3
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if rows is Ellipsis:
+            return np.asarray(self)[key]
+        hvo = _unpack(self.hits[rows], self.velocities[rows], self.offsets[rows])
+        one_row = np.ndim(rows) == 0 and not isinstance(rows, slice)
+        return hvo[rest] if one_row else hvo[(slice(None), *rest)]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        hvo = _unpack(self.hits, self.velocities, self.offsets)
+        return hvo if dtype is None else hvo.astype(dtype)
+
+
 @dataclass
 class Atlas:
-    """Corpus encodings, map coordinates, metadata, attributes, vectors and style Gaussians."""
+    """Corpus encodings, map coordinates, metadata, attributes, vectors and the sampler.
+
+    `hvo` is the grooves' float HVO (n, T, 27), kept packed when loaded (`PackedGrooves`).
+    `sampler` is None only for an atlas built before samplers existed."""
 
     latents: np.ndarray
     coords: np.ndarray
-    hvo: np.ndarray
+    hvo: np.ndarray | PackedGrooves
     meta: dict[str, np.ndarray]
     attributes: dict[str, np.ndarray]
     vectors: dict[str, np.ndarray]
     styles: list[str]
-    style_means: np.ndarray
-    style_stds: np.ndarray
+    sampler: LatentMixture | None
 
     def __len__(self) -> int:
         return len(self.latents)
@@ -73,7 +117,7 @@ class Atlas:
 
     def save(self, folder: str | os.PathLike) -> Path:
         path = Path(folder) / ATLAS_FILE
-        hits = self.hvo[..., :9] > 0.5
+        hits = self.hvo[..., HITS] > 0.5
         mean, basis, codes = _compress_latents(self.latents)
         arrays = {
             "latent_mean": mean,
@@ -81,12 +125,11 @@ class Atlas:
             "latent_codes": codes,
             "coords": self.coords.astype(np.float32),
             "hits": np.packbits(hits, axis=-1),
-            "velocities": np.round(self.hvo[..., 9:18] * 127).astype(np.uint8),
-            "offsets": np.round(self.hvo[..., 18:27] * 254).astype(np.int8),
+            "velocities": np.round(self.hvo[..., VELOCITIES] * 127).astype(np.uint8),
+            "offsets": np.round(self.hvo[..., OFFSETS] * 254).astype(np.int8),
             "steps": np.asarray(self.hvo.shape[1]),
             "styles": np.asarray(self.styles),
-            "style_means": self.style_means.astype(np.float32),
-            "style_stds": self.style_stds.astype(np.float32),
+            **(self.sampler.to_arrays() if self.sampler else {}),
             **{f"meta.{k}": v for k, v in self.meta.items()},
             **{f"attribute.{k}": v.astype(np.float32) for k, v in self.attributes.items()},
             **{f"vector.{k}": v.astype(np.float32) for k, v in self.vectors.items()},
@@ -98,23 +141,19 @@ class Atlas:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> Atlas:
+        """The atlas of a checkpoint folder, every array checked (see `_check_arrays`), and
+        against the model in the folder's config.json when it has one."""
         path = Path(folder) / ATLAS_FILE
-        if not path.exists():
+        if not path.is_file():
             raise LatentLabError(f"{path}: missing; build it with `latentlab atlas {folder}`")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise LatentLabError(f"{path}: truncated or corrupt atlas ({exc})") from None
+        arrays = _read_arrays(path)
+        model = model_config(read_config(folder)) if (Path(folder) / CONFIG).exists() else None
+        _check_arrays(arrays, str(path), model)
 
         def group(prefix: str) -> dict[str, np.ndarray]:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
-        hits = np.unpackbits(arrays["hits"], axis=-1, count=9).astype(np.float32)
-        hvo = np.concatenate(
-            [hits, arrays["velocities"] / np.float32(127), arrays["offsets"] / np.float32(254)],
-            axis=-1,
-        ).astype(np.float32)
+        hvo = PackedGrooves(arrays["hits"], arrays["velocities"], arrays["offsets"])
         latents = arrays["latent_codes"].astype(np.float32) @ arrays["latent_basis"]
         return cls(
             latents=latents + arrays["latent_mean"],
@@ -124,9 +163,109 @@ class Atlas:
             attributes=group("attribute."),
             vectors=group("vector."),
             styles=arrays["styles"].tolist(),
-            style_means=arrays["style_means"],
-            style_stds=arrays["style_stds"],
+            sampler=LatentMixture.from_arrays(arrays, str(path), len(arrays["latent_mean"])),
         )
+
+
+# What every atlas holds: array name -> (dtype, or the dtype kinds allowed; shape). Sizes
+# named by letters agree across arrays: n windows, z latent width, k principal components,
+# T steps, s styles. Other arrays (meta., attribute. and vector. ones, the sampler's, and
+# any a later version adds) are checked by the rules after this table.
+_ATLAS_ARRAYS: dict[str, tuple[Any, tuple]] = {
+    "latent_mean": ("f", ("z",)),
+    "latent_basis": ("f", ("k", "z")),
+    "latent_codes": ("f", ("n", "k")),
+    "coords": ("f", ("n", 2)),
+    "hits": (np.uint8, ("n", "T", (N_CLASSES + 7) // 8)),
+    "velocities": (np.uint8, ("n", "T", N_CLASSES)),
+    "offsets": (np.int8, ("n", "T", N_CLASSES)),
+    "steps": ("iu", ()),
+    "styles": ("U", ("s",)),
+}
+_GROUPS = {"meta.": ("fiuU", ("n",)), "attribute.": ("f", ("n",)), "vector.": ("f", ("z",))}
+_KINDS = {"b": "booleans", "i": "integers", "u": "unsigned integers", "f": "floats", "U": "text"}
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str) -> np.ndarray:
+    """One .npy member, its header checked against the member's size before it is read."""
+    name = member.filename.removesuffix(".npy")
+    if name == member.filename:
+        raise LatentLabError(f"{where}: {member.filename!r} is not an array (.npy)")
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise LatentLabError(f"{where}: {name}: .npy format {version} is not supported")
+        read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+        shape, _, dtype = read_header(f)
+        if dtype.hasobject or dtype.kind not in "biufU":
+            raise LatentLabError(f"{where}: {name}: dtype {dtype} is not numbers or text")
+        if math.prod(shape) * dtype.itemsize != member.file_size - f.tell():
+            raise LatentLabError(
+                f"{where}: {name}: shape {shape} of {dtype} does not match its "
+                f"{member.file_size:,} bytes"
+            )
+        f.seek(0)
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file: its size, the number of arrays and their unpacked sizes
+    are checked from the zip directory before anything is unpacked; nothing is unpickled."""
+    where = str(path)
+    check_size(where, "atlas file", path.stat().st_size, MAX_ATLAS_BYTES)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ATLAS_ARRAYS:
+                raise LatentLabError(
+                    f"{where}: {len(members)} arrays, over the limit of {MAX_ATLAS_ARRAYS}"
+                )
+            unpacked = sum(m.file_size for m in members)
+            check_size(where, "atlas, unpacked,", unpacked, MAX_ATLAS_BYTES)
+            return {
+                m.filename.removesuffix(".npy"): _read_member(archive, m, where) for m in members
+            }
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
+        raise LatentLabError(f"{where}: truncated or corrupt atlas ({exc})") from None
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], where: str, model: ModelConfig | None) -> None:
+    """Every array of an atlas: plain finite numbers (or text), the shapes of the table
+    above agreeing with each other and with the model, values in their ranges."""
+    missing = [k for k in _ATLAS_ARRAYS if k not in arrays]
+    missing += [f"meta.{c}" for c in META_COLUMNS if f"meta.{c}" not in arrays]
+    for name in ATTRIBUTES:
+        missing += [f"{g}{name}" for g in ("attribute.", "vector.") if f"{g}{name}" not in arrays]
+    if missing:
+        raise LatentLabError(f"{where}: no {missing[0]!r} array; rebuild it with `latentlab atlas`")
+    sizes = {"z": model.z_dim, "T": model.steps} if model else {}
+    for key, array in arrays.items():
+        group = next((g for g in _GROUPS if key.startswith(g)), None)
+        dtype, shape = _ATLAS_ARRAYS.get(key) or _GROUPS.get(group) or ("biufU", None)
+        exact = isinstance(dtype, type)
+        if array.size and not (array.dtype == dtype if exact else array.dtype.kind in dtype):
+            want = np.dtype(dtype).name if exact else " or ".join(_KINDS[k] for k in dtype)
+            raise LatentLabError(f"{where}: {key} holds {array.dtype}, not {want}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise LatentLabError(f"{where}: {key} holds NaN or infinite values")
+        if shape is None:
+            continue
+        if len(shape) == array.ndim:
+            for size, n in zip(shape, array.shape, strict=True):
+                if isinstance(size, str):
+                    sizes.setdefault(size, n)
+        expected = tuple(sizes.get(s, "?") if isinstance(s, str) else s for s in shape)
+        if array.shape != expected:
+            raise LatentLabError(f"{where}: {key} has shape {array.shape}, expected {expected}")
+    if sizes["n"] == 0:
+        raise LatentLabError(f"{where}: no corpus windows")
+    if int(arrays["steps"]) != sizes["T"]:
+        raise LatentLabError(f"{where}: steps is {int(arrays['steps'])}, not {sizes['T']}")
+    if arrays["velocities"].max() > 127:
+        raise LatentLabError(f"{where}: velocities hold values over 127")
+    bpm = arrays["meta.bpm"]
+    if bpm.dtype.kind not in "fiu" or not ((bpm >= MIN_BPM) & (bpm <= MAX_BPM)).all():
+        raise LatentLabError(f"{where}: meta.bpm holds tempos outside {MIN_BPM:g}..{MAX_BPM:g}")
 
 
 def _compress_latents(latents: np.ndarray, keep: float = 0.9999):
@@ -177,10 +316,10 @@ def build_atlas(
     seed: int = 0,
     progress: bool = True,
 ) -> Atlas:
-    """Encode every window, fit the UMAP map, compute attributes, vectors and style stats.
+    """Encode every window, fit the UMAP map, compute attributes, vectors and the sampler.
 
-    Attribute vectors and style Gaussians come from the train split only, so the test
-    split stays held out for measuring them.
+    Attribute vectors and the sampler come from the train split only, so the test split
+    stays held out for measuring them.
     """
     import umap
 
@@ -196,12 +335,10 @@ def build_atlas(
         raise LatentLabError("atlas: the corpus has no train windows for attribute vectors")
     vectors = attribute_vectors(latents[train], {k: v[train] for k, v in attributes.items()})
     styles = sorted({s for s in windows.meta["style"][train].tolist() if s})
-    means, stds = [], []
-    for style in styles:
-        z = latents[train & (windows.meta["style"] == style)]
-        means.append(z.mean(0))
-        stds.append(z.std(0) if len(z) > 1 else np.ones(z.shape[1], np.float32))
-    width = latents.shape[1]
+    t0 = time.time()
+    sampler = LatentMixture.fit(latents[train], windows.meta["style"][train], styles, seed=seed)
+    if progress:
+        print(f"fitted the sampler ({len(sampler.weights)} components) in {time.time() - t0:.1f} s")
     return Atlas(
         latents=latents,
         coords=coords,
@@ -210,6 +347,5 @@ def build_atlas(
         attributes=attributes,
         vectors=vectors,
         styles=styles,
-        style_means=np.asarray(means, np.float32).reshape(-1, width),
-        style_stds=np.asarray(stds, np.float32).reshape(-1, width),
+        sampler=sampler,
     )

@@ -1,18 +1,29 @@
-"""Rhythm descriptors: plain functions of HVO arrays, vectorised over a batch of patterns.
+"""Rhythm attributes: plain functions of HVO arrays, and the registry that names them.
 
 Every function takes HVO of shape (N, T, 27) (or one pattern's (T, 27), or a DrumPattern)
 and returns one value per pattern. They describe what a musician hears: how busy a groove
 is, how it swings, how syncopated it is, which drums carry it, how it is accented and
-whether it sits behind the beat.
+whether it sits behind the beat. `ATTRIBUTES` declares each one once, with its label and
+unit, and whether it counts in the realism of sampled grooves: the atlas, the explorer, the
+attributes dashboard, the evaluation and the CLI all read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from latentlab.pattern import DRUM_CLASSES, STEPS_PER_BAR, STEPS_PER_BEAT, DrumPattern
+from latentlab.pattern import (
+    DRUM_CLASSES,
+    HITS,
+    OFFSETS,
+    STEPS_PER_BAR,
+    STEPS_PER_BEAT,
+    VELOCITIES,
+    DrumPattern,
+)
 
 # Longuet-Higgins & Lee (1984) metrical weights of the 16 steps of a 4/4 bar: the bar
 # line 0, the half bar -1, beats -2, eighths -3, sixteenths -4.
@@ -35,7 +46,7 @@ def _hvo(x) -> np.ndarray:
 
 def _split(x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     hvo = _hvo(x)
-    return hvo[..., :9] > 0.5, hvo[..., 9:18], hvo[..., 18:27]
+    return hvo[..., HITS] > 0.5, hvo[..., VELOCITIES], hvo[..., OFFSETS]
 
 
 def density(x) -> np.ndarray:
@@ -130,14 +141,53 @@ def laid_back(x) -> np.ndarray:
     return np.where(hits, offsets, 0).sum((1, 2)) / np.maximum(hits.sum((1, 2)), 1)
 
 
-ATTRIBUTES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "density": density,
-    "shuffle": shuffle,
-    "syncopation": syncopation,
-    **{f"{name}_density": _class_density(group) for name, group in CLASS_GROUPS.items()},
-    "accent": accent,
-    "laid_back": laid_back,
+@dataclass(frozen=True)
+class Attribute:
+    """One rhythm attribute: its function, its label for controls ("Hi-hat"), its unit, and
+    whether it counts in the realism of sampled grooves (evaluate's feature overlap: the
+    per-groove amount of a drum or of syncopation, not a style choice such as shuffle)."""
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    label: str
+    unit: str
+    realism: bool = False
+
+    @property
+    def short(self) -> str:
+        """The label in lower case: grid axes, the effect matrix, captions."""
+        return self.label.lower()
+
+    def __call__(self, x) -> np.ndarray:
+        return self.fn(x)
+
+
+# In the order the dashboards show them (the explorer's sliders and grid pairs).
+ATTRIBUTES: dict[str, Attribute] = {
+    a.name: a
+    for a in (
+        Attribute("density", density, "Density", "hits per bar", realism=True),
+        Attribute("shuffle", shuffle, "Shuffle", "swing ratio"),
+        Attribute("syncopation", syncopation, "Syncopation", "syncopation per bar", realism=True),
+        Attribute("laid_back", laid_back, "Laid back", "mean offset (steps)"),
+        Attribute("accent", accent, "Accent", "beat minus off-beat velocity"),
+        *(
+            Attribute(f"{group}_density", _class_density(CLASS_GROUPS[group]), label, unit, True)
+            for group, label, unit in (
+                ("kick", "Kick", "kick hits per bar"),
+                ("snare", "Snare", "snare hits per bar"),
+                ("hihat", "Hi-hat", "hi-hat hits per bar"),
+                ("toms", "Toms", "tom hits per bar"),
+                ("cymbals", "Cymbals", "cymbal hits per bar"),
+            )
+        ),
+    )
 }
+
+
+def attribute_label(name: str) -> str:
+    """The label of an attribute; a readable form of the name for one the registry lacks."""
+    return ATTRIBUTES[name].label if name in ATTRIBUTES else name.replace("_", " ").capitalize()
 
 
 def describe(x) -> dict[str, np.ndarray]:

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.errors import LatentLabError
-from latentlab.pattern import STEPS_PER_BAR, DrumPattern, bars_in
+from latentlab.limits import MAX_BARS
+from latentlab.pattern import HITS, HVO_DIM, STEPS_PER_BAR, DrumPattern, bars_in
 
 GMD_URL = "https://storage.googleapis.com/magentadata/datasets/groove/groove-v1.0.0-midionly.zip"
 SPLITS = ("train", "validation", "test")
@@ -223,6 +224,8 @@ class Corpus:
         """All N-bar windows (hop one bar, empty ones dropped), from the cache when possible."""
         if bars < 1:
             raise LatentLabError(f"bars: {bars} must be at least 1")
+        if bars > MAX_BARS:
+            raise LatentLabError(f"bars: {bars:,} is over the limit of {MAX_BARS:,} bars")
         cache = cache_dir() if cache is None else Path(cache)
         keys = [self._file_key(f) for f in self.files]
         # The metadata is in the key too: an edited info.csv (splits, styles) rebuilds the windows.
@@ -333,11 +336,11 @@ def _cut_windows(files: list[SourceFile], songs: list, bars: int) -> Windows:
         n_bars = len(hvo) // STEPS_PER_BAR
         for first in range(n_bars - bars + 1):
             window = hvo[first * STEPS_PER_BAR : first * STEPS_PER_BAR + length]
-            if window[:, :9].any():
+            if window[:, HITS].any():
                 chunks.append(window)
                 for k, v in zip(META_COLUMNS, (*values, first), strict=True):
                     meta[k].append(v)
-    hvo = np.stack(chunks) if chunks else np.zeros((0, length, 27), np.float32)
+    hvo = np.stack(chunks) if chunks else np.zeros((0, length, HVO_DIM), np.float32)
     columns = {k: np.asarray(v) for k, v in meta.items()}
     columns["bpm"] = columns["bpm"].astype(np.float32)
     columns["first_bar"] = columns["first_bar"].astype(np.int32)

@@ -1,28 +1,114 @@
-"""LatentLab: the one facade notebooks, the CLI and users touch. Arrays in, patterns out.
+"""LatentLab: the one facade notebooks, the CLI, the dashboards and users touch.
 
-Latent points are numpy arrays of shape (z_dim,) or (n, z_dim). Wherever latent points
-are mixed (similar, blend, the neighbourhood grid) the mixing keeps them on the shell
-where the prior's mass lies: slerp, not lerp, whose midpoints fall inside it.
+Every groove operation lives here once: reading a groove (one rule for channels and files
+that hold no drums), fitting it to the model's length, encoding, decoding, sampling,
+interpolating, attribute vectors, the neighbourhood's directions, captions and choices of
+corpus windows, chaining and export. Latent points are numpy arrays of shape (z_dim,) or
+(n, z_dim). Wherever latent points are mixed (similar, blend, the neighbourhood grid) the
+mixing keeps them on the shell where the prior's mass lies: slerp, not lerp, whose midpoints
+fall inside it.
+
+Tempo: a latent point carries none, so `decode` takes `bpm` (DEFAULT_BPM when new), and
+every operation that starts from a groove (`reconstruct`, `shifted`, `read_groove`,
+`corpus_groove`, the interpolation in `latentlab.analysis`) keeps the groove's own tempo.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from latentlab.atlas import Atlas
+from latentlab.attributes import ATTRIBUTES, attribute_label
 from latentlab.checkpoint import load_checkpoint
+from latentlab.continuation import check_continuation, continue_hvo
 from latentlab.errors import LatentLabError
 from latentlab.model import DrumVAE
-from latentlab.pattern import DrumPattern
+from latentlab.pattern import HVO_DIM, DrumPattern
+from latentlab.sampler import LatentMixture
+from latentlab.shipped import shipped
+from latentlab.transform import TransformNet, load_transform, transform
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "gmd-2bar"
+DEFAULT_CHECKPOINT = shipped("checkpoints", "gmd-2bar")
 
 PatternLike = DrumPattern | str | os.PathLike | bytes
+DEFAULT_BPM = 120.0  # the tempo of a groove decoded from a new latent point
+PRINCIPAL = 16  # principal directions of the corpus encodings the neighbourhood cycles through
+DIRECTION_KINDS = {
+    "attributes": "Attribute vectors",
+    "dimensions": "Latent dimensions",
+    "principal": "Principal directions",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Groove:
+    """A groove and its latent point: the pattern at the model's length and its own tempo,
+    z (z_dim,), a caption, and its atlas index when it is a corpus window."""
+
+    pattern: DrumPattern
+    z: np.ndarray
+    label: str
+    index: int | None = None
+
+
+def chain(patterns: DrumPattern | Iterable[DrumPattern], bpm: float | None = None) -> DrumPattern:
+    """Patterns one after the other as one long pattern (to loop or export), at `bpm`; by
+    default the mean of their tempi (a path from a 100- to a 140-bpm groove plays at 120)."""
+    patterns = [patterns] if isinstance(patterns, DrumPattern) else list(patterns)
+    if not patterns:
+        raise LatentLabError("chain: no patterns")
+    if bpm is None:
+        bpm = round(float(np.mean([p.bpm for p in patterns])), 2)
+    return DrumPattern.from_array(np.concatenate([p.to_array() for p in patterns]), bpm)
+
+
+def save(patterns: DrumPattern | Iterable[DrumPattern], path: str | os.PathLike) -> Path:
+    """Write patterns (one after the other, see `chain`) to a file whose suffix says how:
+    .mid or .midi for MIDI, .json for NoteSequence JSON (what Magenta.js reads)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".mid", ".midi", ".json"):
+        kind = suffix or "a name without a suffix"
+        raise LatentLabError(
+            f"{path}: name a .mid (MIDI) or .json (NoteSequence JSON) file, not {kind}"
+        )
+    if not path.parent.is_dir():
+        raise LatentLabError(f"{path}: folder {path.parent} does not exist")
+    groove = chain(patterns)
+    if suffix == ".json":
+        path.write_text(groove.to_note_sequence_json())
+    else:
+        groove.to_midi(path)
+    return path
+
+
+def select_windows(
+    atlas: Atlas, style: str | None = None, drummer: str | None = None, beat_type: str | None = None
+) -> np.ndarray:
+    """Atlas indices of the corpus windows of a style, a drummer and a beat type (None: any):
+    what the map shows and the random jump draws from."""
+    keep = np.ones(len(atlas), bool)
+    for column, value in (("style", style), ("drummer", drummer), ("beat_type", beat_type)):
+        if value is None:
+            continue
+        match = atlas.meta[column] == value
+        if not match.any():
+            raise LatentLabError(f"{column.replace('_', ' ')} {value!r} is unknown in this corpus")
+        keep &= match
+    return np.flatnonzero(keep)
+
+
+def _patterns(items) -> list[DrumPattern]:
+    """Patterns of one or several patterns or MIDI files (paths or bytes)."""
+    if isinstance(items, DrumPattern | str | os.PathLike | bytes):
+        items = [items]
+    return [p if isinstance(p, DrumPattern) else DrumPattern.from_midi(p) for p in items]
 
 
 def default_checkpoint() -> Path:
@@ -67,19 +153,21 @@ class LatentLab:
         self.model, self.config, self.atlas, self.folder = model, config, atlas, folder
         self.z_dim = model.config.z_dim
         self._covariance: np.ndarray | None = None
+        self._directions: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._transforms: dict[str, TransformNet] = {}
         self.bars = model.config.bars
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike | None = None, device=None, threads: int | None = 2
+        cls, path: str | os.PathLike | None = None, device=None, threads: int | None = 1
     ) -> LatentLab:
         """Load a checkpoint folder (the shipped 2-bar model by default) and its atlas.
 
-        On a CPU, torch is capped at `threads` threads (None leaves it alone). Decoding one
-        groove is a chain of small matrix products: two threads decode a 2-bar groove in
-        ~4.7 ms on an idle 2-core machine (one thread ~7 ms), but more threads than free
-        cores make every step wait (on a fully busy 2-core machine two threads took ~60x
-        longer than one): pass threads=1 where the CPU is shared.
+        On a CPU this sets torch's thread count for the whole process to `threads` (at most
+        the core count; None leaves it alone). Decoding one groove is a chain of small matrix
+        products: on an idle 2-core machine one thread and two decode a 2-bar groove equally
+        fast (~5 ms), but beside two busy processes two threads took 38 ms median, 138 ms p90,
+        one thread 12 / 16 ms. So one by default: every dashboard session is such a neighbour.
         """
         folder = Path(path) if path is not None else default_checkpoint()
         model, config = load_checkpoint(folder, device)
@@ -100,30 +188,30 @@ class LatentLab:
         return self.atlas
 
     # ---- patterns <-> latents -----------------------------------------------------------
+    def fit(self, pattern: DrumPattern) -> DrumPattern:
+        """The pattern at the model's length: its first bars, or padded with silence."""
+        steps = self.model.config.steps
+        hvo = pattern.to_array()[:steps]
+        return DrumPattern.from_array(np.pad(hvo, ((0, steps - len(hvo)), (0, 0))), pattern.bpm)
+
     def _hvo(self, items) -> np.ndarray:
-        """(n, T, 27) HVO from patterns, MIDI paths/bytes or arrays, cut/padded to the model."""
+        """(n, T, 27) HVO from patterns, MIDI paths/bytes or arrays, fitted to the model."""
         if isinstance(items, np.ndarray | torch.Tensor):
             hvo = np.asarray(items, np.float32)
             return hvo[None] if hvo.ndim == 2 else hvo
-        if isinstance(items, DrumPattern | str | os.PathLike | bytes):
-            items = [items]
-        steps = self.model.config.steps
-        out = []
-        for item in items:
-            p = item if isinstance(item, DrumPattern) else DrumPattern.from_midi(item)
-            hvo = p.to_array()[:steps]
-            out.append(np.pad(hvo, ((0, steps - len(hvo)), (0, 0))))
-        if not out:
+        patterns = [self.fit(p) for p in _patterns(items)]
+        if not patterns:
             raise LatentLabError("encode: nothing to encode")
-        return np.stack(out)
+        return np.stack([p.to_array() for p in patterns])
 
     @torch.no_grad()
     def encode_posterior(self, items) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation, each (n, z_dim)."""
         hvo = self._hvo(items)
-        if hvo.shape[1:] != (self.model.config.steps, 27):
+        steps = self.model.config.steps
+        if hvo.shape[1:] != (steps, HVO_DIM):
             raise LatentLabError(
-                f"encode: expected HVO of shape (n, {self.model.config.steps}, 27), got {hvo.shape}"
+                f"encode: expected HVO of shape (n, {steps}, {HVO_DIM}), got {hvo.shape}"
             )
         mu, sigma = self.model.encode(torch.as_tensor(hvo, device=self.model.device))
         return mu.cpu().numpy(), sigma.cpu().numpy()
@@ -148,21 +236,90 @@ class LatentLab:
         return self.model.generate(zt, temperature, generator).cpu().numpy()
 
     def decode(
-        self, z: np.ndarray, temperature: float | None = None, seed=None, bpm: float = 120.0
+        self, z: np.ndarray, temperature: float | None = None, seed=None, bpm: float = DEFAULT_BPM
     ) -> list[DrumPattern]:
-        """Patterns of latent points (one per row of z)."""
+        """Patterns of latent points (one per row of z) at `bpm`: a latent point has no tempo,
+        so pass the groove's when the point came from one (or use `reconstruct`/`shifted`)."""
         return [DrumPattern.from_array(h, bpm) for h in self.decode_hvo(z, temperature, seed)]
 
-    def sample_latents(self, n: int = 1, seed=None) -> np.ndarray:
-        """n points from the prior N(0, I)."""
-        return np.random.default_rng(seed).standard_normal((n, self.z_dim)).astype(np.float32)
+    def _mixture(self) -> LatentMixture:
+        sampler = self._need_atlas().sampler
+        if sampler is None:
+            raise LatentLabError(
+                f"{self.folder}: this atlas predates the sampler; rebuild it with "
+                f"`latentlab atlas {self.folder}` (or sample with prior='normal')"
+            )
+        return sampler
 
-    def sample(self, n: int = 1, temperature: float = 1.0, seed=None) -> list[DrumPattern]:
-        """n new grooves from the prior, hits sampled at a temperature."""
-        return self.decode(self.sample_latents(n, seed), temperature, seed)
+    def sample_latents(self, n: int = 1, seed=None, prior: str = "mixture") -> np.ndarray:
+        """n latent points: from the atlas's mixture of the training codes (where real grooves
+        encode; the default), or from the VAE's prior N(0, I) with prior="normal", whose
+        draws often land in holes between the codes (kept for teaching)."""
+        rng = np.random.default_rng(seed)
+        if prior == "normal":
+            return rng.standard_normal((n, self.z_dim)).astype(np.float32)
+        if prior != "mixture":
+            raise LatentLabError(f"prior {prior!r} is unknown; use 'mixture' or 'normal'")
+        return self._mixture().sample(n, rng)
+
+    def sample(
+        self, n: int = 1, temperature: float = 1.0, seed=None, prior: str = "mixture"
+    ) -> list[DrumPattern]:
+        """n new grooves (see `sample_latents` for `prior`), hits sampled at a temperature."""
+        return self.decode(self.sample_latents(n, seed, prior), temperature, seed)
+
+    def continue_groove(
+        self, groove: PatternLike, bars: int, temperature: float | None = None, seed=None
+    ) -> DrumPattern:
+        """The groove (1 to 4 bars) kept exactly and played on to `bars` bars (at most
+        MAX_BARS) as the same drummer would go on: see `latentlab.continuation`. Candidate
+        latent points come from the sampler (N(0, I) for a checkpoint without an atlas);
+        `temperature` samples the new bars' hits (None or 0: the most likely)."""
+        (pattern,) = _patterns(groove)
+        check_continuation(pattern, bars)
+        if self.atlas is not None and self.atlas.sampler is not None:
+            draw = self.atlas.sampler.sample
+        else:
+            draw = lambda n, rng: rng.standard_normal((n, self.z_dim))  # noqa: E731
+        rng = np.random.default_rng(seed)
+        hvo = continue_hvo(self.model, pattern.to_array(), bars, draw, temperature, rng)
+        return DrumPattern.from_array(hvo, pattern.bpm)
+
+    def _transform(self, kind: str) -> TransformNet:
+        """The checkpoint's humanize or drumify model, loaded the first time it is used."""
+        if kind not in self._transforms:
+            if self.folder is None:
+                raise LatentLabError(f"{kind}: this LatentLab has no checkpoint folder")
+            self._transforms[kind] = load_transform(self.folder, kind)
+        return self._transforms[kind]
+
+    def humanize(self, groove: PatternLike) -> DrumPattern:
+        """The groove played by a drummer: every hit kept, velocities and micro-timing
+        predicted from the hits alone (its own are ignored), at its tempo and length."""
+        (pattern,) = _patterns(groove)
+        return transform(self._transform("humanize"), pattern)
+
+    def drumify(self, groove: PatternLike) -> DrumPattern:
+        """A kit groove that follows the groove's onsets as taps: each step with a hit gets
+        the drums a drummer would play there, with the tap's timing; no drum elsewhere."""
+        (pattern,) = _patterns(groove)
+        return transform(self._transform("drumify"), pattern)
 
     def reconstruct(self, items, temperature: float | None = None) -> list[DrumPattern]:
-        return self.decode(self.encode(items), temperature)
+        """The model's version of each groove (encoded, decoded), at the groove's own tempo."""
+        if isinstance(items, np.ndarray | torch.Tensor):
+            return self.decode(self.encode(items), temperature)
+        patterns = _patterns(items)
+        decoded = self.decode(self.encode(patterns), temperature)
+        return [d.with_bpm(p.bpm) for d, p in zip(decoded, patterns, strict=True)]
+
+    def shifted(
+        self, groove: PatternLike, amounts: dict[str, float], temperature=None, seed=None
+    ) -> DrumPattern:
+        """A groove pushed along attribute vectors (see `shift`), at its own tempo."""
+        (pattern,) = _patterns(groove)
+        z = self.shift(self.encode(pattern), amounts)
+        return self.decode(z, temperature, seed, bpm=pattern.bpm)[0]
 
     # ---- interpolation --------------------------------------------------------------------
     lerp = staticmethod(lerp)
@@ -171,15 +328,22 @@ class LatentLab:
     # ---- attributes ----------------------------------------------------------------------
     @property
     def attribute_names(self) -> list[str]:
-        return sorted(self._need_atlas().vectors)
+        """The atlas's attributes in the registry's order (then any the registry lacks)."""
+        vectors = self._need_atlas().vectors
+        return [n for n in ATTRIBUTES if n in vectors] + sorted(set(vectors) - set(ATTRIBUTES))
 
     def attribute_vector(self, name: str) -> np.ndarray:
         vectors = self._need_atlas().vectors
-        if name not in vectors:
+        if name in vectors:
+            return vectors[name]
+        if name in ATTRIBUTES:
             raise LatentLabError(
-                f"attribute {name!r} is unknown; known: {', '.join(sorted(vectors))}"
+                f"attribute {name!r}: this checkpoint's atlas was built before it existed; "
+                f"rebuild the atlas with `latentlab atlas {self.folder} --data DATA`"
             )
-        return vectors[name]
+        raise LatentLabError(
+            f"attribute {name!r} is unknown; known: {', '.join(self.attribute_names)}"
+        )
 
     def shift(self, z: np.ndarray, amounts: dict[str, float]) -> np.ndarray:
         """z plus amount times each attribute vector (1 = top minus bottom quartile mean)."""
@@ -188,37 +352,59 @@ class LatentLab:
             z = z + np.float32(amount) * self.attribute_vector(name)
         return z
 
-    def directions(self, kind: str | Sequence = "attributes", pair: int = 0) -> np.ndarray:
-        """Two unit directions (2, z_dim) for the neighbourhood grid.
+    def along(self, z: np.ndarray, name: str, amounts: Sequence[float]) -> np.ndarray:
+        """z (any shape ending in z_dim) pushed along one attribute vector by each amount:
+        (len(amounts), *z.shape)."""
+        z = np.asarray(z, np.float32)
+        amounts = np.asarray(amounts, np.float32).reshape(-1, *([1] * z.ndim))
+        return z[None] + amounts * self.attribute_vector(name)
 
-        kind: "attributes" (pairs of attribute vectors: density/shuffle first),
-        "dimensions" (pairs of latent axes, the Drum VAE demo), "principal" (principal axes
-        of the corpus encodings), or two attribute names / two vectors. `pair` picks which
-        pair (the 'c' key cycles it).
+    def directions(
+        self, kind: str | Sequence = "attributes", pair: int = 0
+    ) -> tuple[np.ndarray, tuple[str, str]]:
+        """Two unit directions (2, z_dim) for the neighbourhood grid, and their names.
+
+        kind: "attributes" (pairs of attribute vectors in the registry's order: density and
+        shuffle first), "dimensions" (pairs of the latent axes the corpus uses, most varied
+        first: the Drum VAE demo), "principal" (principal axes of the corpus encodings), or
+        two attribute names or two vectors. `pair` picks which pair (the 'c' key cycles it).
         """
         if isinstance(kind, str):
+            vectors, names = self._direction_set(kind)
+            i, j = (2 * pair) % len(vectors), (2 * pair + 1) % len(vectors)
+            return _unit(vectors[[i, j]]), (names[i], names[j])
+        chosen = list(kind)
+        if len(chosen) != 2:
+            raise LatentLabError(f"directions: give exactly two, not {len(chosen)}")
+        vectors = [self.attribute_vector(d) if isinstance(d, str) else d for d in chosen]
+        names = tuple(
+            attribute_label(d).lower() if isinstance(d, str) else f"direction {k + 1}"
+            for k, d in enumerate(chosen)
+        )
+        return _unit(np.asarray(vectors, np.float32)), names
+
+    def _direction_set(self, kind: str) -> tuple[np.ndarray, list[str]]:
+        """Every direction of a kind, with names; computed once per kind."""
+        if kind not in DIRECTION_KINDS:
+            raise LatentLabError(f"directions: {kind!r} is not {', '.join(DIRECTION_KINDS)}")
+        if kind not in self._directions:
             if kind == "attributes":
-                names = ["density", "shuffle"] + [
-                    n for n in self.attribute_names if n not in ("density", "shuffle")
-                ]
-                vecs = [self.attribute_vector(n) for n in names]
+                names = self.attribute_names
+                vectors = np.stack([self.attribute_vector(n) for n in names])
+                labels = [attribute_label(n).lower() for n in names]
             elif kind == "dimensions":
-                vecs = list(np.eye(self.z_dim, dtype=np.float32))
-            elif kind == "principal":
+                variance = self._need_atlas().latents.var(0)
+                used = max(2, int((variance > 1e-3).sum()))
+                dims = np.argsort(-variance)[:used]
+                vectors = np.eye(self.z_dim, dtype=np.float32)[dims]
+                labels = [f"z[{d}]" for d in dims]
+            else:
                 latents = self._need_atlas().latents
                 _, _, vt = np.linalg.svd(latents - latents.mean(0), full_matrices=False)
-                vecs = list(vt[:16])
-            else:
-                raise LatentLabError(
-                    f"directions: {kind!r} is not attributes, dimensions or principal"
-                )
-            i = (2 * pair) % len(vecs)
-            chosen = [vecs[i], vecs[(i + 1) % len(vecs)]]
-        else:
-            chosen = [self.attribute_vector(d) if isinstance(d, str) else d for d in kind]
-            if len(chosen) != 2:
-                raise LatentLabError("directions: give exactly two")
-        return _unit(np.asarray(chosen, np.float32))
+                vectors = vt[:PRINCIPAL]
+                labels = [f"principal {k + 1}" for k in range(len(vectors))]
+            self._directions[kind] = (np.asarray(vectors, np.float32), labels)
+        return self._directions[kind]
 
     def neighbourhood(
         self,
@@ -237,7 +423,7 @@ class LatentLab:
         if size < 1 or size % 2 == 0:
             raise LatentLabError(f"neighbourhood: size {size} must be odd and positive")
         z = np.asarray(z, np.float32).reshape(-1)
-        d = self.directions(directions, pair)
+        d, _ = self.directions(directions, pair)
         spread = self._spread(d)
         r = np.arange(size) - size // 2
         a, b = np.meshgrid(r, r, indexing="ij")
@@ -294,13 +480,12 @@ class LatentLab:
     def sample_style_latents(
         self, style: str, n: int = 1, temperature: float = 1.0, seed=None
     ) -> np.ndarray:
-        """n points from the Gaussian fitted to the style's encodings (spread x temperature)."""
-        atlas = self._need_atlas()
-        if style not in atlas.styles:
-            raise LatentLabError(f"style {style!r} is unknown; known: {', '.join(atlas.styles)}")
-        i = atlas.styles.index(style)
-        noise = np.random.default_rng(seed).standard_normal((n, self.z_dim))
-        return (atlas.style_means[i] + temperature * atlas.style_stds[i] * noise).astype(np.float32)
+        """n points from the sampler's mixture weighted to a style (spread x temperature)."""
+        styles = self._need_atlas().styles
+        if style not in styles:
+            raise LatentLabError(f"style {style!r} is unknown; known: {', '.join(styles)}")
+        rng = np.random.default_rng(seed)
+        return self._mixture().sample(n, rng, styles.index(style), spread=temperature)
 
     def sample_style(
         self, style: str, n: int = 1, temperature: float = 1.0, seed=None
@@ -330,6 +515,71 @@ class LatentLab:
         atlas = self._need_atlas()
         return DrumPattern.from_array(atlas.hvo[index], float(atlas.meta["bpm"][index]))
 
+    def caption(self, index: int, window: bool = True) -> str:
+        """A corpus window in words: style/substyle · drummer · tempo · beat or fill · bars
+        (without the bars for `window=False`: the recording it comes from)."""
+        r = self.record(index)
+        parts = [
+            "/".join(s for s in (r["style"], r["substyle"]) if s) or "corpus groove",
+            r["drummer"],
+            f"{r['bpm']:.0f} bpm",
+            r["beat_type"],
+        ]
+        if window:
+            parts.append(f"bars {r['first_bar'] + 1}–{r['first_bar'] + self.bars}")
+        return " · ".join(p for p in parts if p)
+
+    def corpus_groove(self, index: int) -> Groove:
+        """The corpus window at an atlas index, with its stored latent point and caption."""
+        atlas = self._need_atlas()
+        index = int(index)
+        if not 0 <= index < len(atlas):
+            raise LatentLabError(f"no corpus window {index} (the atlas has {len(atlas)})")
+        return Groove(
+            self.corpus_pattern(index), atlas.latents[index].copy(), self.caption(index), index
+        )
+
+    def beats(self) -> np.ndarray:
+        """Atlas indices of the corpus windows that are beats, not fills (all of them in a
+        corpus that does not tell the two apart)."""
+        return np.flatnonzero(self._need_atlas().meta["beat_type"] != "fill")
+
+    def pick_window(self, style: str = "", seed=None) -> int:
+        """A random corpus window, a beat, of a style; of any style when `style` is empty or
+        has no beats in this corpus (another checkpoint's, say)."""
+        beats = self.beats()
+        candidates = beats[self._need_atlas().meta["style"][beats] == style]
+        if not len(candidates):
+            candidates = beats if len(beats) else np.arange(len(self._need_atlas()))
+        return int(np.random.default_rng(seed).choice(candidates))
+
+    def draw(self, seed: int, style: str = "") -> tuple[np.ndarray, str]:
+        """A new latent point (z_dim,) from the sampler, or its part for a style, and its
+        caption: what the dashboards' Sample buttons play."""
+        if style:
+            z = self.sample_style_latents(style, 1, seed=seed)[0]
+            return z, f"a new {style} groove (seed {seed})"
+        return self.sample_latents(1, seed)[0], f"a new groove (seed {seed})"
+
+    def sampled_groove(self, seed: int, style: str = "") -> Groove:
+        """A new groove (see `draw`), decoded greedily at DEFAULT_BPM."""
+        z, label = self.draw(seed, style)
+        return Groove(self.decode(z[None])[0], z, label)
+
+    def read_groove(self, source: str | os.PathLike | bytes, name: str | None = None) -> Groove:
+        """A groove of the user's from a MIDI file (a path, or an upload's bytes), read once:
+        its drums (found as `DrumPattern.from_midi` says: channel 10, else the channels no
+        instrument is set for; a file with no drums is refused), its first bars at the
+        model's length and tempo, and its latent point. Errors name the file (`name`)."""
+        if name is None:
+            name = "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+        pattern = DrumPattern.from_midi(source, name=name)
+        fitted = self.fit(pattern)
+        if fitted.n_hits == 0:
+            raise LatentLabError(f"{name}: its first {self.bars} bars have no drum hits")
+        note = f" (first {self.bars} of {pattern.bars} bars)" if pattern.bars > self.bars else ""
+        return Groove(fitted, self.encode(fitted)[0], f"{name}{note}")
+
     def place(self, z: np.ndarray) -> np.ndarray:
         """Map coordinates (n, 2) of latent points, without refitting the map."""
         return self._need_atlas().place(z)
@@ -337,23 +587,12 @@ class LatentLab:
     # ---- export ----------------------------------------------------------------------------
     @staticmethod
     def to_midi(patterns: DrumPattern | Iterable[DrumPattern], path=None) -> bytes:
-        """MIDI bytes of one pattern, or of several played one after the other."""
-        return _chain(patterns).to_midi(path)
+        """MIDI bytes of one pattern, or of several played one after the other (`chain`)."""
+        return chain(patterns).to_midi(path)
 
     @staticmethod
     def to_note_sequence_json(patterns: DrumPattern | Iterable[DrumPattern]) -> str:
-        return _chain(patterns).to_note_sequence_json()
+        """NoteSequence JSON (Magenta.js) of one pattern, or of several (`chain`)."""
+        return chain(patterns).to_note_sequence_json()
 
-
-def _chain(patterns: DrumPattern | Iterable[DrumPattern]) -> DrumPattern:
-    if isinstance(patterns, DrumPattern):
-        return patterns
-    patterns = list(patterns)
-    if not patterns:
-        raise LatentLabError("export: no patterns")
-    return DrumPattern(
-        np.concatenate([p.hits for p in patterns]),
-        np.concatenate([p.velocities for p in patterns]),
-        np.concatenate([p.offsets for p in patterns]),
-        patterns[0].bpm,
-    )
+    save = staticmethod(save)

@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-HVO_DIM = 27
-N_CLASSES = 9
+from latentlab.pattern import HITS, HVO_DIM, N_CLASSES, OFFSETS, VELOCITIES
 
 
 @dataclass
@@ -158,15 +157,25 @@ class DrumVAE(nn.Module):
         z: torch.Tensor,
         temperature: float | None = None,
         generator: torch.Generator | None = None,
+        prefix: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Decode z (B, z_dim) to HVO (B, T, 27), feeding each step's output to the next.
 
         temperature None or 0: greedy (a hit where its probability exceeds 0.5); else hits
-        are sampled from Bernoulli(sigmoid(logit / temperature)).
+        are sampled from Bernoulli(sigmoid(logit / temperature)). `prefix` (B, K, 27), K <= T,
+        is played as given for the first K steps: the decoder hears it as its own history,
+        so what follows goes on from it (a continuation).
         """
         c = self.config
         cond = self._conditions(z)
         n = cond.shape[0]
+        forced = None
+        if prefix is not None:
+            k = prefix.shape[1]
+            forced = F.pad(prefix.to(cond.dtype), (0, 0, 0, c.steps - k))
+            forced = forced.reshape(n, c.segment_steps, HVO_DIM)
+            mask = (torch.arange(c.steps, device=cond.device) < k).expand(z.shape[0], -1)
+            mask = mask.reshape(n, c.segment_steps, 1)
         layers = []
         for i in range(c.decoder_layers):
             w_ih = getattr(self.decoder, f"weight_ih_l{i}")
@@ -202,8 +211,25 @@ class DrumVAE(nn.Module):
                 p = torch.sigmoid(logits / temperature)
                 hits = torch.bernoulli(p, generator=generator)
             previous = torch.cat([hits, torch.sigmoid(vel) * hits, 0.5 * torch.tanh(off) * hits], 1)
+            if forced is not None:
+                previous = torch.where(mask[:, len(steps)], forced[:, len(steps)], previous)
             steps.append(previous)
         return torch.stack(steps, 1).reshape(z.shape[0], c.steps, HVO_DIM)
+
+
+@torch.no_grad()
+def prefix_loss(model: DrumVAE, z: torch.Tensor, prefix: torch.Tensor) -> torch.Tensor:
+    """How badly each z (B, z_dim) explains a prefix (B, K, 27) as the start of its decode:
+    hit cross-entropy plus velocity and offset squared errors over the first K steps (B,)."""
+    k = prefix.shape[1]
+    target = F.pad(prefix, (0, 0, 0, model.config.steps - k))
+    out = model.decode_teacher_forced(z, target)
+    hits = prefix[..., HITS]
+    logits = out.hit_logits[:, :k]
+    bce = F.binary_cross_entropy_with_logits(logits, hits, reduction="none").sum((1, 2))
+    vel = ((out.velocities[:, :k] - prefix[..., VELOCITIES]) ** 2 * hits).sum((1, 2))
+    off = ((out.offsets[:, :k] - prefix[..., OFFSETS]) ** 2 * hits).sum((1, 2))
+    return bce + vel + off
 
 
 def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

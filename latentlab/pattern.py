@@ -2,19 +2,22 @@
 
 A pattern is HVO on a grid of 16 steps per 4/4 bar: `hits` (T x 9, 0/1), `velocities`
 (T x 9, 0..1) and `offsets` (T x 9, -0.5..0.5 of a step, the micro-timing). Velocity and
-offset are 0 where there is no hit. MIDI goes through mido (reading: pretty_midi drops the
-zero-length notes that drum MIDI is full of) and pretty_midi (writing); NoteSequence and its
-JSON (the form Magenta.js reads) go through note-seq.
+offset are 0 where there is no hit. MIDI files are read by a small reader here (pretty_midi
+drops the zero-length notes that drum MIDI is full of, and neither it nor mido bounds what a
+hostile file asks for) and written with pretty_midi; NoteSequence and its JSON (the form
+Magenta.js reads) go through note-seq.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import io
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from latentlab.errors import LatentLabError
+from latentlab.limits import MAX_BARS, MAX_MIDI_BYTES, check_size
 
 STEPS_PER_BAR = 16
 STEPS_PER_BEAT = 4
@@ -38,10 +42,17 @@ DRUM_CLASSES = (
     "ride",
 )
 N_CLASSES = len(DRUM_CLASSES)
+# The HVO layout: hits, velocities and offsets side by side on the last axis of (..., T, 27).
+HVO_DIM = 3 * N_CLASSES
+HITS = slice(0, N_CLASSES)
+VELOCITIES = slice(N_CLASSES, 2 * N_CLASSES)
+OFFSETS = slice(2 * N_CLASSES, 3 * N_CLASSES)
 DRUM_CHANNEL = 9
 # Ticks per quarter note when writing MIDI: one tick is under 1 ms down to 16 bpm, so offsets
 # survive a round trip through MIDI to 1 ms at every tempo a pattern allows (20..400 bpm).
 MIDI_RESOLUTION = 3840
+# Full swing delays off-beat sixteenths by this many steps (see DrumPattern.swung).
+SWING_MAX = 0.5
 
 
 @cache
@@ -85,11 +96,13 @@ def bars_in(duration: float, bpm: float) -> int:
 
 @dataclass(frozen=True)
 class Onset:
-    """A drum onset read from MIDI: time in seconds, MIDI pitch and velocity (1..127)."""
+    """A drum onset read from MIDI: time in seconds, MIDI pitch, velocity (1..127) and the
+    MIDI channel it came on (0-based)."""
 
     time: float
     pitch: int
     velocity: int
+    channel: int = DRUM_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -101,12 +114,119 @@ class MidiContent:
     time_signatures: list[tuple[int, int]]
     end_time: float
     other_channel_notes: int
+    programs: dict[int, int] = field(default_factory=dict)  # channel -> its first program
 
 
 def _source_name(source: str | os.PathLike | bytes, name: str | None) -> str:
     if name is not None:
         return name
     return "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+
+
+def check_midi_size(size: int, name: str) -> None:
+    """Refuse a MIDI file of `size` bytes over MAX_MIDI_BYTES, before reading or parsing it
+    (uploads call this with the byte count they are offered)."""
+    check_size(name, "MIDI file", size, MAX_MIDI_BYTES)
+
+
+def _corrupt(name: str, why: str) -> LatentLabError:
+    return LatentLabError(f"{name}: truncated or corrupt MIDI file ({why})")
+
+
+# Data bytes after each defined system common or real-time status byte.
+_SYSTEM_DATA_BYTES = {
+    0xF1: 1,
+    0xF2: 2,
+    0xF3: 1,
+    0xF6: 0,
+    0xF8: 0,
+    0xFA: 0,
+    0xFB: 0,
+    0xFC: 0,
+    0xFE: 0,
+}
+
+
+def _number(data: bytes, i: int, name: str) -> tuple[int, int]:
+    """The variable-length number at data[i] and the index after it: at most 4 bytes, as
+    the standard says (a longer one is corrupt, not a time of years)."""
+    value = 0
+    for j in range(i, i + 4):
+        if j >= len(data):
+            raise _corrupt(name, "a track ends inside an event")
+        value = (value << 7) | (data[j] & 0x7F)
+        if data[j] < 0x80:
+            return value, j + 1
+    raise _corrupt(name, "a delta time or length longer than the 4 bytes MIDI allows")
+
+
+def _tracks(data: bytes, name: str) -> tuple[int, list[bytes]]:
+    """Ticks per quarter note and the track chunks of a standard MIDI file."""
+    size = int.from_bytes(data[4:8], "big")
+    if len(data) < 14 or size < 6:
+        raise _corrupt(name, "the MThd header is shorter than 6 bytes")
+    form, count, division = (int.from_bytes(data[k : k + 2], "big") for k in (8, 10, 12))
+    if form == 2:
+        raise LatentLabError(f"{name}: type 2 MIDI files (independent tracks) are not supported")
+    if form > 2:
+        raise _corrupt(name, f"MIDI file type {form} does not exist")
+    if division & 0x8000:
+        raise LatentLabError(f"{name}: SMPTE time division is not supported")
+    if division == 0:
+        raise LatentLabError(f"{name}: 0 ticks per quarter note (PPQ 0) in the header")
+    tracks, pos = [], 8 + size
+    while len(tracks) < count:
+        if pos + 8 > len(data):
+            raise _corrupt(name, f"the header says {count} tracks, the file holds {len(tracks)}")
+        length = int.from_bytes(data[pos + 4 : pos + 8], "big")
+        if pos + 8 + length > len(data):
+            raise _corrupt(name, "the file ends inside a track")
+        if data[pos : pos + 4] == b"MTrk":  # other chunk types are skipped, as the standard says
+            tracks.append(data[pos + 8 : pos + 8 + length])
+        pos += 8 + length
+    return division, tracks
+
+
+def _events(track: bytes, name: str) -> Iterator[tuple[int, int, int, bytes]]:
+    """(tick, status, meta type, data bytes) of every channel and meta event of a track;
+    meta type is -1 for channel events. System exclusive and common events are skipped."""
+    tick, i, status = 0, 0, None
+    while i < len(track):
+        delta, i = _number(track, i, name)
+        tick += delta
+        if i >= len(track):
+            raise _corrupt(name, "a track ends inside an event")
+        byte = track[i]
+        if byte >= 0x80:
+            i += 1
+            status = byte if byte < 0xF0 else status
+        elif status is None:
+            raise _corrupt(name, "running status with no status byte before it")
+        else:
+            byte = status
+        if byte == 0xFF:
+            kind = track[i] if i < len(track) else 0
+            length, i = _number(track, i + 1, name)
+            if i + length > len(track):
+                raise _corrupt(name, "a track ends inside a meta event")
+            yield tick, byte, kind, track[i : i + length]
+            i += length
+        elif byte in (0xF0, 0xF7):
+            length, i = _number(track, i, name)
+            i += length
+        elif byte >= 0xF0:
+            if byte not in _SYSTEM_DATA_BYTES:
+                raise _corrupt(name, f"undefined status byte 0x{byte:02X}")
+            i += _SYSTEM_DATA_BYTES[byte]
+        else:
+            size = 1 if 0xC0 <= byte < 0xE0 else 2
+            data = track[i : i + size]
+            if len(data) < size or max(data) >= 0x80:
+                raise _corrupt(name, "a channel event with missing or bad data bytes")
+            yield tick, byte, -1, data
+            i += size
+    if i > len(track):
+        raise _corrupt(name, "a track ends inside an event")
 
 
 def read_midi(
@@ -120,10 +240,9 @@ def read_midi(
     every channel. `name` is what errors call the file (default: its path, or '<bytes>').
     Times are the file's beat positions (ticks) at its first tempo, rounded to 0.01 bpm
     (MIDI stores whole microseconds per beat), so the grid follows the file's beats and a
-    pattern's bpm survives a round trip through MIDI.
+    pattern's bpm survives a round trip through MIDI. Files over MAX_MIDI_BYTES are refused
+    before they are read.
     """
-    import mido
-
     name = _source_name(source, name)
     if not isinstance(source, bytes | bytearray):
         path = Path(source)
@@ -131,50 +250,100 @@ def read_midi(
             raise LatentLabError(f"{name}: file not found")
         if path.is_dir():
             raise LatentLabError(f"{name}: is a folder, not a MIDI file")
+        if not path.is_file():  # a device or pipe (/dev/zero, say) could be read forever
+            raise LatentLabError(f"{name}: not a regular file")
+        check_midi_size(path.stat().st_size, name)
         source = path.read_bytes()
+    check_midi_size(len(source), name)
     if len(source) == 0:
         raise LatentLabError(f"{name}: file is empty")
     if not source.startswith(b"MThd"):
         raise LatentLabError(f"{name}: not a MIDI file (no MThd header)")
-    try:
-        midi = mido.MidiFile(file=io.BytesIO(source))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
-        why = str(exc) or "unexpected end of file"
-        raise LatentLabError(f"{name}: truncated or corrupt MIDI file ({why})") from None
-    if midi.type == 2:
-        raise LatentLabError(f"{name}: type 2 MIDI files (independent tracks) are not supported")
-    if midi.ticks_per_beat <= 0:
-        raise LatentLabError(f"{name}: SMPTE time division is not supported")
+    ticks_per_beat, tracks = _tracks(bytes(source), name)
 
-    # Absolute ticks, without mido's per-message copies (the bulk of the time on big corpora).
     # The file ends with its last note or meta event (a marker, say), as a NoteSequence's
     # total_time and the GMD's durations do: drum modules keep sending hi-hat pedal
     # controller data after the playing stops, and the time before end_of_track is no music.
-    notes, signatures, tempos, others, end = [], [], [], 0, 0
-    for track in midi.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type in ("note_on", "note_off") or (msg.is_meta and msg.type != "end_of_track"):
+    # A note still sounding at the end of its track (no note-off) lasts until that end.
+    notes, signatures, tempos, others, end, programs = [], [], [], 0, 0, {}
+    for track in tracks:
+        sounding, tick = set(), 0
+        for tick, status, meta, data in _events(track, name):
+            if meta < 0 and status & 0xF0 in (0x80, 0x90):
                 end = max(end, tick)
-            if msg.type == "note_on" and msg.velocity > 0:
-                if channel is None or msg.channel == channel:
-                    notes.append((tick, msg.note, msg.velocity))
+                key = (status & 0x0F, data[0])
+                if status & 0xF0 == 0x80 or data[1] == 0:
+                    sounding.discard(key)
+                    continue
+                sounding.add(key)
+                if channel is None or key[0] == channel:
+                    notes.append((tick, data[0], data[1], key[0]))
                 else:
                     others += 1
-            elif msg.type == "time_signature":
-                signatures.append((tick, msg.numerator, msg.denominator))
-            elif msg.type == "set_tempo":
-                tempos.append((tick, msg.tempo))
+            elif meta < 0 and status & 0xF0 == 0xC0:
+                programs.setdefault(status & 0x0F, data[0])
+            elif meta >= 0 and meta != 0x2F:  # every meta event but end of track
+                end = max(end, tick)
+                if meta == 0x51:
+                    if len(data) != 3:
+                        raise LatentLabError(
+                            f"{name}: a tempo event (set_tempo) has {len(data)} data bytes, "
+                            "not 3; the file is malformed"
+                        )
+                    tempos.append((tick, int.from_bytes(data, "big")))
+                elif meta == 0x58:
+                    if len(data) != 4:
+                        raise LatentLabError(
+                            f"{name}: a time signature event has {len(data)} data bytes, "
+                            "not 4; the file is malformed"
+                        )
+                    signatures.append((tick, data[0], 2 ** data[1]))
+        if sounding:
+            end = max(end, tick)
     tempo = min(tempos, key=lambda t: t[0])[1] if tempos else 500_000
     if tempo <= 0:
         raise LatentLabError(f"{name}: tempo of 0 microseconds per beat")
-    bpm = round(mido.tempo2bpm(tempo), 2)
-    tick_seconds = 60.0 / bpm / midi.ticks_per_beat
+    bpm = round(60e6 / tempo, 2)
+    tick_seconds = 60.0 / bpm / ticks_per_beat
     notes.sort(key=lambda n: n[0])
-    onsets = [Onset(tick * tick_seconds, pitch, vel) for tick, pitch, vel in notes]
+    onsets = [Onset(tick * tick_seconds, pitch, vel, ch) for tick, pitch, vel, ch in notes]
     signatures.sort(key=lambda s: s[0])
-    return MidiContent(onsets, bpm, [s[1:] for s in signatures], end * tick_seconds, others)
+    return MidiContent(
+        onsets, bpm, [s[1:] for s in signatures], end * tick_seconds, others, programs
+    )
+
+
+def drum_onsets(content: MidiContent, name: str) -> list[Onset]:
+    """The drum notes of a file read on every channel: the one rule every reader follows.
+
+    General MIDI keeps drums on channel 10: its notes, when it has any. A file with none
+    there often has its drums on another channel (channel 1, from a DAW, say): then the notes
+    of the channels no program change sets to an instrument are taken. A file whose every
+    channel is set to an instrument (a piano part, say) has no drums, and is refused rather
+    than played as toms and hi-hats.
+    """
+    drums = [o for o in content.onsets if o.channel == DRUM_CHANNEL]
+    if drums or not content.onsets:
+        return drums
+    unset = [o for o in content.onsets if o.channel not in content.programs]
+    if unset:
+        return unset
+    import pretty_midi
+
+    channel = content.onsets[0].channel
+    instrument = pretty_midi.program_to_instrument_name(content.programs[channel])
+    raise LatentLabError(
+        f"{name}: no drums: its notes are on MIDI channel {channel + 1}, set to "
+        f"{instrument}, not on channel 10 where drums go"
+    )
+
+
+def _check_bars(bars: int) -> None:
+    """Refuse a pattern length that is not 1..MAX_BARS bars, before anything is allocated."""
+    if not isinstance(bars, int | np.integer) or bars < 1:
+        raise LatentLabError(f"bars: {bars!r} must be a whole number of at least 1")
+    if bars > MAX_BARS:
+        raise LatentLabError(f"a pattern of {bars:,} bars is over the limit of {MAX_BARS:,} bars")
 
 
 def _check_hvo(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray) -> None:
@@ -196,10 +365,13 @@ def _check_hvo(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray) ->
         raise LatentLabError("offsets: values must lie in -0.5..0.5")
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class DrumPattern:
     """A drum groove as HVO arrays on a 16-steps-per-bar grid, with its tempo.
 
+    Immutable, so a pattern stays as validated: the constructor copies its arrays (the
+    caller's are never changed or shared), zeroes velocity and offset where there is no hit
+    and makes the arrays read-only; `replace` and `with_bpm` make validated copies.
     `unmapped_notes` counts notes dropped on reading because their pitch has no drum class.
     """
 
@@ -210,16 +382,27 @@ class DrumPattern:
     unmapped_notes: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
-        self.hits = np.asarray(self.hits, dtype=np.float32)
-        self.velocities = np.asarray(self.velocities, dtype=np.float32)
-        self.offsets = np.asarray(self.offsets, dtype=np.float32)
-        _check_hvo(self.hits, self.velocities, self.offsets)
+        hits, velocities, offsets = (
+            np.array(a, dtype=np.float32) for a in (self.hits, self.velocities, self.offsets)
+        )
+        _check_hvo(hits, velocities, offsets)
         if not np.isfinite(self.bpm) or not 20 <= self.bpm <= 400:
             raise LatentLabError(f"bpm: {self.bpm} is outside 20..400")
-        self.bpm = float(self.bpm)
-        silent = self.hits == 0
-        self.velocities[silent] = 0
-        self.offsets[silent] = 0
+        silent = hits == 0
+        velocities[silent] = 0
+        offsets[silent] = 0
+        for name, array in (("hits", hits), ("velocities", velocities), ("offsets", offsets)):
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+        object.__setattr__(self, "bpm", float(self.bpm))
+
+    def replace(self, **changes: Any) -> DrumPattern:
+        """A copy with some fields changed (hits, velocities, offsets, bpm), validated again."""
+        return dataclasses.replace(self, **changes)
+
+    def with_bpm(self, bpm: float) -> DrumPattern:
+        """The same groove at another tempo."""
+        return self.replace(bpm=bpm)
 
     # ---- basic properties -------------------------------------------------------------
     @property
@@ -258,6 +441,7 @@ class DrumPattern:
 
     @classmethod
     def empty(cls, bars: int = 2, bpm: float = 120.0) -> DrumPattern:
+        _check_bars(bars)
         zeros = np.zeros((bars * STEPS_PER_BAR, N_CLASSES), np.float32)
         return cls(zeros, zeros.copy(), zeros.copy(), bpm)
 
@@ -284,6 +468,24 @@ class DrumPattern:
         s = slice(first_bar * STEPS_PER_BAR, (first_bar + n_bars) * STEPS_PER_BAR)
         return DrumPattern(self.hits[s], self.velocities[s], self.offsets[s], self.bpm)
 
+    def swung(self, amount: float) -> DrumPattern:
+        """The pattern with swing: hits on off-beat sixteenths (odd steps) played later.
+
+        `amount` 0..1 delays them by amount x SWING_MAX steps: 0 is straight, 2/3 a triplet
+        feel (a DAW's 67% swing), 1 puts them half a step late (a DAW's 75%). An offset
+        pushed past +0.5 (a hit already late) stays at +0.5, the latest its step can hold.
+        Every player and export applies swing through this one method.
+        """
+        try:
+            amount = float(amount)
+        except (TypeError, ValueError):
+            raise LatentLabError(f"swing: {amount!r} is not a number") from None
+        if not 0 <= amount <= 1:
+            raise LatentLabError(f"swing: {amount:g} is outside 0..1")
+        offsets = self.offsets.copy()
+        offsets[1::2] = np.minimum(offsets[1::2] + np.float32(amount * SWING_MAX), 0.5)
+        return DrumPattern(self.hits, self.velocities, offsets, self.bpm)
+
     # ---- onsets (the common path of every note-based format) --------------------------
     @classmethod
     def from_onsets(
@@ -292,12 +494,14 @@ class DrumPattern:
         bpm: float,
         bars: int | None = None,
         start: float = 0.0,
+        min_bars: int = 1,
     ) -> DrumPattern:
         """Quantise onsets to the grid; micro-timing becomes offsets in [-0.5, 0.5).
 
         When two notes of one class land on one step the loudest is kept. Notes whose pitch
         has no class are dropped and counted in `unmapped_notes`. `bars` None takes as many
-        bars as needed to hold the last onset; `start` is the time of step 0 in seconds.
+        bars as needed to hold the last onset, and at least `min_bars`; `start` is the time
+        of step 0 in seconds. Patterns over MAX_BARS are refused before any array is made.
         """
         if not np.isfinite(bpm) or bpm <= 0:
             raise LatentLabError(f"bpm: {bpm} must be a positive number")
@@ -315,7 +519,8 @@ class DrumPattern:
         step = np.floor(position + 0.5 + 1e-9).astype(np.int64)
         if bars is None:
             last = step[classes >= 0].max(initial=0)
-            bars = max(1, int(last) // STEPS_PER_BAR + 1)
+            bars = max(min_bars, int(last) // STEPS_PER_BAR + 1)
+        _check_bars(bars)
         n_steps = bars * STEPS_PER_BAR
         keep = (classes >= 0) & (step >= 0) & (step < n_steps)
         hits = np.zeros((n_steps, N_CLASSES), np.float32)
@@ -361,35 +566,35 @@ class DrumPattern:
         cls,
         source: str | os.PathLike | bytes,
         bars: int | None = None,
-        channel: int | None = DRUM_CHANNEL,
+        channel: int | None = None,
         require_four_four: bool = True,
         name: str | None = None,
     ) -> DrumPattern:
         """Read a MIDI file (path or bytes) into a pattern at the file's first tempo.
 
         `bars` None takes the file's length in whole bars, the definition the corpus windows
-        use too: every started bar counts, except a tail shorter than one step (note tails).
-        The file's length is the end of its last note or meta event (see `read_midi`, which
-        also says what `name` is).
+        use too: every started bar counts, except a tail shorter than one step (note tails),
+        and always the bar of the last hit (one on a bar's downbeat starts that bar). The
+        file's length is the end of its last note or meta event (see `read_midi`, which also
+        says what `name` is). Patterns over MAX_BARS bars are refused with the file's name.
+        `channel` None finds the drums as `drum_onsets` says; a channel (0-based, 9 = General
+        MIDI channel 10) reads that one only.
         """
         name = _source_name(source, name)
         content = read_midi(source, channel, name)
+        onsets = drum_onsets(content, name) if channel is None else content.onsets
         if require_four_four:
             odd = [f"{n}/{d}" for n, d in content.time_signatures if (n, d) != (4, 4)]
             if odd:
                 raise LatentLabError(f"{name}: time signature {odd[0]} is not 4/4")
-        if not content.onsets:
-            where = "any channel" if channel is None else f"MIDI channel {channel + 1}"
-            hint = (
-                f" ({content.other_channel_notes} notes on other channels: pass channel=None)"
-                if content.other_channel_notes
-                else ""
-            )
+        if not onsets:
+            where = "any MIDI channel" if channel is None else f"MIDI channel {channel + 1}"
+            others = content.other_channel_notes
+            hint = f" ({others} notes on other channels)" if others else ""
             raise LatentLabError(f"{name}: no drum notes on {where}{hint}")
-        if bars is None:
-            bars = bars_in(content.end_time, content.bpm)
+        least = bars_in(content.end_time, content.bpm) if bars is None else 1
         try:
-            pattern = cls.from_onsets(content.onsets, content.bpm, bars)
+            pattern = cls.from_onsets(onsets, content.bpm, bars, min_bars=least)
         except LatentLabError as exc:
             raise LatentLabError(f"{name}: {exc}") from None
         if pattern.n_hits == 0:
@@ -495,10 +700,17 @@ class DrumPattern:
         return cls.from_onsets(onsets, bpm, bars)
 
     def to_note_sequence_json(self) -> str:
-        """NoteSequence JSON with camelCase fields (startTime, isDrum...), as Magenta.js reads."""
+        """NoteSequence JSON as Magenta.js reads it with a plain JSON.parse: camelCase fields
+        (startTime, isDrum...), every field present, zeros too (ProtoJSON leaves them out, and
+        the first note's startTime 0 would be missing), 64-bit integers and enums as numbers."""
         from google.protobuf import json_format
 
-        return json_format.MessageToJson(self.to_note_sequence())
+        return json_format.MessageToJson(
+            self.to_note_sequence(),
+            always_print_fields_with_no_presence=True,
+            use_integers_for_enums=True,
+            unquote_int64_if_possible=True,
+        )
 
     @classmethod
     def from_note_sequence_json(cls, text: str, bars: int | None = None) -> DrumPattern:

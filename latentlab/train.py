@@ -1,11 +1,14 @@
 """Training loop for DrumVAE: one file, readable in one sitting.
 
-loss = hit BCE + timing_weight * (velocity and offset squared errors on true hits)
-       + beta * max(KL - free_bits, 0), beta warmed up linearly to max_beta.
-Adam with an exponentially decaying learning rate; validation every epoch; the best
+loss = hit BCE (rare drums weighted up) + timing_weight * (velocity and offset squared errors
+       on true hits) + beta * max(KL - free_bits, 0), beta warmed up linearly to max_beta.
+Each batch is augmented with variations that keep a groove a groove (`augment`).
+Adam with a short warm-up then a cosine learning-rate schedule over the planned epochs;
+validation every epoch; the best
 checkpoint (highest free-running step accuracy on validation) kept in `best/`, the latest
 with its optimizer state in `last/` for resuming; metrics appended to metrics.csv and
-metrics.jsonl. Runs on CUDA when present. Under `torchrun` (WORLD_SIZE > 1) it trains with
+metrics.jsonl. `init` starts from a trained checkpoint's weights (fine-tuning on a user's
+own grooves). Runs on CUDA when present. Under `torchrun` (WORLD_SIZE > 1) it trains with
 DistributedDataParallel: nccl on GPUs, gloo on CPUs.
 """
 
@@ -13,11 +16,12 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,10 @@ from latentlab.corpus import Corpus
 from latentlab.errors import LatentLabError
 from latentlab.evaluate import reconstruction_metrics
 from latentlab.model import DecoderOutput, DrumVAE, ModelConfig, kl_divergence
+from latentlab.pattern import DRUM_CLASSES, HITS, OFFSETS, VELOCITIES
+
+# Drums a groove rarely plays: their hits are few, so their cross-entropy is weighted up.
+RARE_DRUMS = ("open_hihat", "low_tom", "mid_tom", "high_tom", "crash")
 
 
 @dataclass
@@ -39,19 +47,24 @@ class TrainConfig:
 
     out: str = "runs/gmd-2bar"
     data: str | None = None
+    init: str | None = None  # a checkpoint folder to start from (fine-tuning)
     epochs: int = 100
     max_minutes: float | None = None
     max_steps: int | None = None
     batch_size: int = 256
     lr: float = 3e-3
-    lr_decay: float = 0.9995
-    min_lr: float = 1e-5
+    warmup_steps: int = 200
+    min_lr: float = 1e-5  # where the cosine schedule ends, at the last planned epoch
     max_beta: float = 0.2
     beta_warmup_steps: int = 2000
-    free_bits: float = 96.0  # nats
+    # KL allowed before beta applies. The atlas's sampler draws z where the training codes
+    # are, so z no longer has to fill N(0, I) and the encoder may say more about a groove.
+    free_bits: float = 256.0  # nats
     # Weight of the velocity and offset errors against the hit cross-entropy: their squared
     # errors are small numbers next to it, so at 1 the model learns hits first.
-    timing_weight: float = 1.0
+    timing_weight: float = 2.0
+    rare_drum_weight: float = 2.0
+    augment: bool = True
     seed: int = 0
     threads: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -65,12 +78,16 @@ def vae_loss(
     beta: float,
     free_bits: float,
     timing_weight: float = 1.0,
+    rare_drum_weight: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss (mean over the batch) and its parts as floats."""
-    hits = target[..., :9]
-    bce = F.binary_cross_entropy_with_logits(out.hit_logits, hits, reduction="none").sum((1, 2))
-    velocity = ((out.velocities - target[..., 9:18]) ** 2 * hits).sum((1, 2))
-    offset = ((out.offsets - target[..., 18:27]) ** 2 * hits).sum((1, 2))
+    hits = target[..., HITS]
+    weight = torch.ones(len(DRUM_CLASSES), device=target.device)
+    weight[[DRUM_CLASSES.index(d) for d in RARE_DRUMS]] = rare_drum_weight
+    bce = F.binary_cross_entropy_with_logits(out.hit_logits, hits, reduction="none")
+    bce = (bce * weight).sum((1, 2))
+    velocity = ((out.velocities - target[..., VELOCITIES]) ** 2 * hits).sum((1, 2))
+    offset = ((out.offsets - target[..., OFFSETS]) ** 2 * hits).sum((1, 2))
     kl = kl_divergence(mu, sigma)
     kl_cost = torch.clamp(kl - free_bits, min=0)
     loss = (bce + timing_weight * (velocity + offset) + beta * kl_cost).mean()
@@ -82,6 +99,49 @@ def vae_loss(
         "kl": kl.mean().item(),
     }
     return loss, parts
+
+
+def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A batch of variations that keep each groove a groove (B, T, 27) -> (B, T, 27).
+
+    Per groove: velocities through a random gain and curve; ride and closed hi-hat swapped
+    (p 0.15); the three toms permuted (p 0.3); every offset shifted by one small amount
+    (laid back or pushed, up to 0.08 of a step); one voice dropped (p 0.1). Hits stay on
+    their steps, so the downbeat never moves.
+    """
+    b, device = x.shape[0], x.device
+
+    def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, *shape, generator=generator, device=device)
+
+    x = x.clone()
+    hits = x[..., HITS]
+    gain, curve = uniform(0.8, 1.2, 1, 1), torch.exp(uniform(-0.3, 0.3, 1, 1))
+    x[..., VELOCITIES] = (gain * x[..., VELOCITIES].clamp_min(1e-6) ** curve).clamp(0, 1) * hits
+    x[..., OFFSETS] = (x[..., OFFSETS] + uniform(-0.08, 0.08, 1, 1)).clamp(-0.5, 0.5) * hits
+    order = torch.arange(len(DRUM_CLASSES), device=device).repeat(b, 1)
+    ride, hat = DRUM_CLASSES.index("ride"), DRUM_CLASSES.index("closed_hihat")
+    swap = uniform(0, 1) < 0.15
+    order[swap, ride], order[swap, hat] = hat, ride
+    toms = torch.tensor([DRUM_CLASSES.index(d) for d in ("low_tom", "mid_tom", "high_tom")])
+    shuffled = torch.argsort(uniform(0, 1, 3), dim=1)
+    permute = uniform(0, 1) < 0.3
+    order[permute.nonzero(), toms.to(device)] = toms.to(device)[shuffled[permute]]
+    index = torch.cat([order, order + len(DRUM_CLASSES), order + 2 * len(DRUM_CLASSES)], 1)
+    x = torch.gather(x, 2, index.unsqueeze(1).expand(-1, x.shape[1], -1))
+    drop = uniform(0, 1) < 0.1
+    voice = torch.randint(len(DRUM_CLASSES), (b,), generator=generator, device=device)
+    keep = torch.ones(b, len(DRUM_CLASSES), device=device)
+    keep[drop, voice[drop]] = 0
+    return x * keep.repeat(1, 3).unsqueeze(1)
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """Linear warm-up, then a cosine from `lr` down to `min_lr` at the last planned step."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    done = min(1.0, (step - config.warmup_steps) / max(total_steps - config.warmup_steps, 1))
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * done))
 
 
 def _save_optimizer(optimizer: torch.optim.Optimizer, folder: Path, state: dict) -> None:
@@ -159,6 +219,10 @@ def train(
         model, _ = load_checkpoint(out / "last", device)
         model.train()
         config.model = model.config
+    elif config.init:
+        model, _ = load_checkpoint(config.init, device)
+        model.train()
+        config.model = model.config
     else:
         model = DrumVAE(config.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -187,23 +251,36 @@ def train(
     }
     rng = np.random.default_rng(config.seed + state["epoch"])
     started = time.time() - state["seconds"]
+    per_rank = len(train_hvo) // world  # equal shards: every rank takes the same steps
+    size = min(config.batch_size, per_rank)
+    total_steps = config.epochs * (per_rank // size)
+    g = torch.Generator(device=device).manual_seed(config.seed + state["step"])
     while state["epoch"] < config.epochs:
         model.train()
         order = torch.as_tensor(rng.permutation(len(train_hvo)), device=device)
-        per_rank = len(order) // world  # equal shards: every rank takes the same steps
         order = order[rank * per_rank : (rank + 1) * per_rank]
-        size = min(config.batch_size, per_rank)
         batches = range(0, len(order) - size + 1, size)
         bar = tqdm(batches, desc=f"epoch {state['epoch'] + 1}", disable=not (progress and main))
         sums: dict[str, float] = {}
         for start in bar:
             x = train_hvo[order[start : start + size]]
-            lr = max(config.min_lr, config.lr * config.lr_decay ** state["step"])
+            if config.augment:
+                x = augment(x, g)
+            lr = learning_rate(config, state["step"], total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             beta = config.max_beta * min(1.0, state["step"] / max(config.beta_warmup_steps, 1))
             out_, mu, sigma = net(x)
-            loss, parts = vae_loss(out_, x, mu, sigma, beta, config.free_bits, config.timing_weight)
+            loss, parts = vae_loss(
+                out_,
+                x,
+                mu,
+                sigma,
+                beta,
+                config.free_bits,
+                config.timing_weight,
+                config.rare_drum_weight,
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -262,4 +339,8 @@ def resume_config(out: str | os.PathLike) -> TrainConfig:
         raise LatentLabError(f"{path}: missing; cannot resume this run")
     raw = json.loads(path.read_text())
     read_config(Path(out) / "last")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise LatentLabError(f"{path}: setting {unknown[0]!r} is from an older recipe; start anew")
     return TrainConfig(**{**raw, "model": ModelConfig(**raw["model"])})

@@ -7,6 +7,7 @@ The GMD is processed once per session into its own temporary cache.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +17,28 @@ import pytest
 
 TPB = 480  # ticks per quarter note of the synthetic files
 STEP = TPB // 4  # ticks per 16th-note step
+
+
+def _timeout_scale() -> float:
+    value = os.environ.get("LATENTLAB_TEST_TIMEOUT_SCALE") or "3"
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = 0.0
+    if not scale > 0:
+        raise ValueError(f"LATENTLAB_TEST_TIMEOUT_SCALE={value}: give a number above 0")
+    return scale
+
+
+# Every wall-clock limit in the tests is what an idle machine needs, with room to spare, times
+# this factor: 3 by default, so the suite holds on a busy machine (two training jobs on two
+# cores); raise it where machines are slower still.
+TIMEOUT_SCALE = _timeout_scale()
+
+
+def scaled(seconds: float) -> float:
+    """A wall-clock limit for the tests: `seconds` on an idle machine, times TIMEOUT_SCALE."""
+    return seconds * TIMEOUT_SCALE
 
 
 def write_drum_midi(
@@ -213,12 +236,14 @@ def synthetic_grooves(root: Path, n: int = 40, seed: int = 0) -> Path:
 
 
 def _train_tiny(base: Path, bars: int, hierarchical: bool) -> Path:
-    """A tiny DrumVAE trained for a few steps on synthetic grooves, with its atlas built."""
+    """A tiny DrumVAE trained for a few steps on synthetic grooves, with its atlas built and
+    tiny humanize and drumify models beside it."""
     from latentlab.atlas import build_atlas
     from latentlab.checkpoint import load_checkpoint
     from latentlab.corpus import Corpus
     from latentlab.model import ModelConfig
     from latentlab.train import TrainConfig, train
+    from latentlab.transform import KINDS, train_transform
 
     data = synthetic_grooves(base / "grooves")
     with pytest.MonkeyPatch.context() as mp:
@@ -246,6 +271,8 @@ def _train_tiny(base: Path, bars: int, hierarchical: bool) -> Path:
         model, _ = load_checkpoint(folder, "cpu")
         windows = Corpus.open(data).windows(bars, progress=False)
         build_atlas(model, windows, progress=False).save(folder)
+        for kind in KINDS:
+            train_transform(kind, folder, data, bars, epochs=2, hidden=8, layers=1, progress=False)
     return folder
 
 
@@ -259,3 +286,22 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_checkpoint_4bar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny hierarchical 4-bar checkpoint with its atlas."""
     return _train_tiny(tmp_path_factory.mktemp("tiny4"), bars=4, hierarchical=True)
+
+
+def piano_midi() -> bytes:
+    """A short piano part on MIDI channel 1, set to the piano by a program change: chords of
+    pitches a drum map would read as toms and hi-hats."""
+    track = mido.MidiTrack()
+    track.append(mido.Message("program_change", channel=0, program=0, time=0))
+    for k, chord in enumerate(([60, 64, 67], [62, 65, 69], [64, 67, 71], [65, 69, 72])):
+        for i, pitch in enumerate(chord):
+            track.append(
+                mido.Message("note_on", note=pitch, velocity=80, time=TPB if k and not i else 0)
+            )
+        for i, pitch in enumerate(chord):
+            track.append(mido.Message("note_off", note=pitch, time=TPB - 10 if not i else 0))
+    midi = mido.MidiFile(type=0, ticks_per_beat=TPB)
+    midi.tracks.append(track)
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()

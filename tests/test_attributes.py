@@ -108,3 +108,19 @@ def test_attribute_vector_is_top_quartile_minus_bottom_quartile_mean():
     assert np.argmax(np.abs(vectors["a"])) == 2 and vectors["a"][2] > 0
     # All-tied values still give a vector (two random quarters), not an error.
     assert np.linalg.norm(vectors["tied"]) < np.linalg.norm(vectors["a"])
+
+
+def test_the_registry_drives_the_evaluation_and_the_cli_flags():
+    from latentlab.cli import build_parser
+    from latentlab.evaluate import OVERLAP_FEATURES
+
+    assert tuple(n for n, a in ATTRIBUTES.items() if a.realism) == OVERLAP_FEATURES
+    assert "density" in OVERLAP_FEATURES and "shuffle" not in OVERLAP_FEATURES
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    flags = {a.dest: a for a in commands["shift"]._actions}
+    for name, attribute in ATTRIBUTES.items():
+        assert attribute.unit in flags[name].help and attribute.short in flags[name].help
+    assert (
+        ATTRIBUTES["hihat_density"].label == "Hi-hat"
+        and ATTRIBUTES["laid_back"].short == "laid back"
+    )

@@ -4,13 +4,9 @@ import numpy as np
 import pytest
 
 from latentlab.analysis import measure
+from latentlab.attributes import ATTRIBUTES
 from latentlab.lab import LatentLab
-from latentlab.widgets.attributes_view import (
-    SHORT,
-    STRIP_AMOUNTS,
-    AttributesView,
-    held_out_latents,
-)
+from latentlab.widgets.attributes_view import STRIP_AMOUNTS, AttributesView, held_out_latents
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +48,8 @@ def test_the_amount_slider_changes_what_plays(view, lab):
     z = view.picker.groove.z + 1.5 * lab.attribute_vector("snare_density")
     assert view.machine.pattern.hits.tolist() == decoded(lab, z).hits.tolist()
     assert view.strip.selected == 7
-    assert "+1.50 along the snare_density vector" in view.readout.value
+    assert "+1.50 along the snare vector" in view.readout.value
+    assert "snare hits per bar" in view.readout.value
     view.amount.value = 0.25
     assert view.strip.selected == -1
 
@@ -80,7 +77,7 @@ def test_response_curves_and_effect_matrix_come_from_the_sweep(view, lab):
         np.testing.assert_allclose(groove.y, expected, atol=1e-5)
     cells = view.children[-1].marks[0]
     np.testing.assert_allclose(cells.color, view.sweep.effect_matrix(1.0))
-    short = [SHORT.get(n, n) for n in names]
+    short = [ATTRIBUTES[n].short for n in names]
     assert list(cells.row) == short and list(cells.column) == short
 
 
@@ -92,4 +89,14 @@ def test_a_new_groove_updates_its_curves_and_strip(view, lab):
         view.strip.patterns[0].hits, decoded(lab, z - 2 * lab.attribute_vector("density")).hits
     )
     assert view.machine.bpm == lab.corpus_pattern(3).bpm
+    assert all(p.bpm == lab.corpus_pattern(3).bpm for p in view.strip.patterns)
     assert view.status.value == ""
+
+
+def test_the_registry_names_and_units_every_control(view, lab):
+    names = lab.attribute_names
+    assert names == [n for n in ATTRIBUTES if n in names], "the registry's order"
+    for (label, name), n in zip(view.attribute.options, names, strict=True):
+        assert name == n and label == f"{ATTRIBUTES[n].label} ({ATTRIBUTES[n].unit})"
+    for name, figure in view.curves.items():
+        assert figure.axes[1].label == ATTRIBUTES[name].unit

@@ -208,3 +208,41 @@ def test_cli_render_names_a_missing_output_folder(tmp_path, capsys) -> None:
     groove().to_midi(source)
     assert main(["render", str(source), "--out", str(tmp_path / "no" / "out.wav")]) == 2
     assert "no/out.wav" in capsys.readouterr().err
+
+
+# ---- swing -------------------------------------------------------------------------------------
+def every_step_hats(offsets: dict[int, float] | None = None) -> DrumPattern:
+    """Closed hats on all 32 steps, straight unless `offsets` says otherwise."""
+    offsets = offsets or {}
+    return make_pattern([(s, 2, 0.4 + 0.5 * (s % 4 == 0), offsets.get(s, 0.0)) for s in range(32)])
+
+
+def test_swing_delays_only_the_off_beat_sixteenths() -> None:
+    pattern = every_step_hats({1: -0.3, 3: 0.4, 4: -0.1, 8: 0.2})
+    swung = pattern.swung(0.5)
+    assert np.array_equal(swung.hits, pattern.hits)
+    assert np.array_equal(swung.velocities, pattern.velocities)
+    assert swung.bpm == pattern.bpm
+    assert np.array_equal(swung.offsets[0::2], pattern.offsets[0::2]), "beats and 8ths stay"
+    assert swung.offsets[1, 2] == pytest.approx(-0.05), "half of the full half-step delay"
+    assert swung.offsets[5, 2] == pytest.approx(0.25)
+    assert swung.offsets[3, 2] == 0.5, "a late hit is clipped to the latest its step holds"
+    assert pattern.swung(0) == pattern
+    assert np.allclose(pattern.swung(1).offsets[5::2, 2], 0.5)
+    assert pattern.offsets[5, 2] == 0, "the original is unchanged"
+
+
+@pytest.mark.parametrize("amount", [-0.1, 1.5, float("nan"), "lots"])
+def test_a_swing_outside_0_to_1_is_refused_with_its_value(amount) -> None:
+    with pytest.raises(LatentLabError, match=r"swing: .*(0\.\.1|not a number)"):
+        every_step_hats().swung(amount)
+
+
+def test_a_swung_render_has_its_off_beats_late() -> None:
+    pattern = every_step_hats()
+    out = audio.render(pattern.swung(0.6))
+    found = detect_onsets(out)
+    step = audio.step_frames(pattern.bpm, SR)
+    expected = [round((s + 0.3 * (s % 2)) * step) for s in range(32)]
+    assert len(found) == 32
+    assert np.max(np.abs(np.array(found) - expected)) <= MS

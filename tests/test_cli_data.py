@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
-from conftest import groove_notes, reference_windows, write_drum_midi
+from conftest import groove_notes, reference_windows, scaled, write_drum_midi
 
 from latentlab.cli import main
 
@@ -23,7 +23,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(120),
     )
 
 

@@ -71,7 +71,7 @@ def test_shift_writes_the_pushed_groove(tiny_checkpoint, groove_files, tmp_path)
     [
         (["encode", "missing.mid"], "file not found"),
         (["shift", "{a}", "--out", "x.mid"], "give at least one amount"),
-        (["interpolate", "{a}", "{a}", "--steps", "1", "--out", "x.mid"], "at least 2"),
+        (["interpolate", "{a}", "{a}", "--steps", "1", "--out", "x.mid"], "1 is outside 2..64"),
         (["encode", "{ckpt}/config.json"], "not a MIDI file"),
     ],
 )
@@ -98,3 +98,43 @@ def test_atlas_command_builds_the_atlas(tiny_checkpoint, tmp_path, monkeypatch, 
     assert "atlas of" in capsys.readouterr().out
     lab = LatentLab.load(folder, device="cpu")
     assert len(lab.atlas) > 0 and lab.atlas.coords.shape == (len(lab.atlas), 2)
+
+
+def test_interpolate_and_shift_keep_the_grooves_tempi_and_write_json(tiny_checkpoint, tmp_path):
+    lab = LatentLab.load(tiny_checkpoint, device="cpu")
+    a, b = tmp_path / "a.mid", tmp_path / "b.mid"
+    lab.corpus_pattern(0).with_bpm(100).to_midi(a)
+    lab.corpus_pattern(1).with_bpm(140).to_midi(b)
+    ckpt = ["--checkpoint", str(tiny_checkpoint)]
+    path = ["interpolate", str(a), str(b), "--steps", "3"]
+    assert main([*path, "--out", str(tmp_path / "p.mid"), *ckpt]) == 0
+    assert DrumPattern.from_midi(tmp_path / "p.mid").bpm == pytest.approx(120), "the mean"
+    assert main([*path, "--bpm", "90", "--out", str(tmp_path / "p.json"), *ckpt]) == 0
+    chained = DrumPattern.from_note_sequence_json((tmp_path / "p.json").read_text())
+    assert chained.bpm == 90 and chained.bars == 6
+    assert main(["shift", str(b), "--density", "1", "--out", str(tmp_path / "s.mid"), *ckpt]) == 0
+    assert DrumPattern.from_midi(tmp_path / "s.mid").bpm == pytest.approx(140)
+    samples = tmp_path / "samples"
+    assert main(["sample", "--n", "2", "--seed", "1", "--json", "--out", str(samples), *ckpt]) == 0
+    files = sorted(samples.iterdir())
+    assert [f.name for f in files] == ["sample-01.json", "sample-02.json"]
+    assert json.loads(files[0].read_text())["tempos"][0]["qpm"] == 120
+
+
+def test_an_attribute_the_atlas_lacks_is_a_clear_rebuild_error(
+    tiny_checkpoint, groove_files, tmp_path, capsys
+):
+    import shutil
+
+    from latentlab.atlas import Atlas
+
+    folder = tmp_path / "older"
+    shutil.copytree(tiny_checkpoint, folder)
+    atlas = Atlas.load(folder)
+    del atlas.vectors["accent"]
+    atlas.save(folder)
+    out = str(tmp_path / "x.mid")
+    args = ["shift", str(groove_files[0]), "--accent", "1", "--out", out]
+    assert main([*args, "--checkpoint", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "accent" in err and "rebuild it with `latentlab atlas`" in err

@@ -3,7 +3,17 @@
 import numpy as np
 import pytest
 
-from latentlab.evaluate import hit_scores, matched_errors, overlap_area, step_accuracy
+from latentlab.evaluate import (
+    bar_similarity,
+    hit_scores,
+    matched_errors,
+    overlap_area,
+    per_drum_recall,
+    realism,
+    step_accuracy,
+    timing_baselines,
+    velocity_spread,
+)
 
 
 def test_step_accuracy_needs_every_instrument_right():
@@ -67,7 +77,62 @@ def test_evaluate_command_writes_json_and_the_model_card(tiny_checkpoint, tmp_pa
     result = json.loads(out.read_text())
     for key in ("step_accuracy_free", "step_accuracy_teacher_forced", "hit_f1", "kl_bits"):
         assert 0 <= result[key] <= (1 if key != "kl_bits" else 1e6)
-    assert 0 <= result["prior_overlap_mean"] <= 1
+    assert set(result["samples"]) == {"normal", "mixture"} and result["sampler"] == "mixture"
+    assert 0 <= result["sample_overlap_mean"] <= 1 and 0 <= result["sample_over_dense"] <= 1
+    assert set(result["recall"]) >= {"kick", "snare", "high_tom", "crash"}
     card = (folder / "README.md").read_text()
-    assert f"| step_accuracy_free | {result['step_accuracy_free']:.4f} | 0.917 |" in card
-    assert "latentlab train --out" in card and "Groove MIDI Dataset" in card
+    # Trained on a folder of the user's grooves: the card names that folder, not the GMD,
+    # and holds no GMD targets.
+    assert "the drum MIDI files of the folder `grooves`" in card
+    assert "Groove MIDI Dataset" not in card and "| >= " not in card
+    assert f"| step_accuracy_teacher_forced | {result['step_accuracy_teacher_forced']:.4f}" in card
+    assert "latentlab train --out" in card and "| mixture |" in card
+
+
+def _hvo(hits: np.ndarray, velocity=None) -> np.ndarray:
+    hits = np.asarray(hits, np.float32)
+    v = hits * (0.5 if velocity is None else np.asarray(velocity, np.float32))
+    return np.concatenate([hits, v, np.zeros_like(hits)], -1)
+
+
+def test_bar_similarity_of_a_repeating_loop_and_of_unrelated_bars():
+    loop = np.zeros((1, 32, 9))
+    loop[0, ::4, 0] = 1  # four on the floor in both bars
+    assert bar_similarity(_hvo(loop))[0] == 1.0
+    half = loop.copy()
+    half[0, 16:, 0] = 0
+    half[0, 18::4, 1] = 1  # bar 2 plays the snare between, nothing in common
+    assert bar_similarity(_hvo(half))[0] == 0.0
+    one_more = loop.copy()
+    one_more[0, 17, 2] = 1  # bar 2 adds one hat: 4 shared of 5
+    assert bar_similarity(_hvo(one_more))[0] == pytest.approx(0.8)
+
+
+def test_per_drum_recall_and_timing_baselines():
+    truth = np.zeros((1, 16, 9))
+    truth[0, ::4, 0] = 1  # 4 kicks
+    truth[0, 4::8, 1] = 1  # 2 snares
+    pred = np.zeros_like(truth)
+    pred[0, ::8, 0] = 1  # 2 of the kicks
+    recall = per_drum_recall(pred, truth)
+    assert recall["kick"] == 0.5 and recall["snare"] == 0.0 and np.isnan(recall["crash"])
+    hvo = _hvo(truth, velocity=np.where(np.arange(9) == 0, 0.8, 0.2) * np.ones((1, 16, 9)))
+    hvo[..., 18:27] = truth * 0.1
+    base = timing_baselines(hvo)
+    # velocities 0.8 x4, 0.2 x2: median 0.8, errors 0 x4 and 0.6 x2
+    assert base["velocity_mae_baseline"] == pytest.approx(0.2)
+    assert base["offset_mae_baseline"] == pytest.approx(0.1)
+
+
+def test_realism_flags_walls_of_hits_and_flat_dynamics():
+    rng = np.random.default_rng(0)
+    hits = (rng.random((200, 32, 9)) < 0.1).astype(np.float32)
+    reference = _hvo(hits, rng.uniform(0.2, 1.0, hits.shape))
+    same = realism(reference, reference)
+    assert same["over_dense"] == 0 and same["overlap_mean"] == pytest.approx(1.0)
+    walls = _hvo(np.ones((10, 32, 9)))  # every cell hit, one flat velocity
+    wall = realism(np.concatenate([reference[:90], walls]), reference)
+    assert wall["over_dense"] == pytest.approx(0.1)
+    flat = realism(_hvo(hits), reference)
+    assert flat["overlap"]["velocity_spread"] < 0.1
+    assert velocity_spread(_hvo(hits)).max() == pytest.approx(0, abs=1e-6)

@@ -3,20 +3,24 @@ the `latentlab dashboard` launcher's checks."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import html
+import json
 
 import numpy as np
 import pytest
 from conftest import groove_notes, write_drum_midi
 
+from latentlab.attributes import ATTRIBUTES
 from latentlab.cli import main as cli_main
 from latentlab.dashboard import check_checkpoint
 from latentlab.errors import LatentLabError
 from latentlab.lab import LatentLab
 from latentlab.pattern import DrumPattern
-from latentlab.widgets.explorer import KEY_CELLS, Explorer
+from latentlab.widgets.common import file_stem
+from latentlab.widgets.explorer import Explorer
 from latentlab.widgets.latent_map import LatentMap
-from latentlab.widgets.neighbour_grid import CENTRE, NeighbourGrid, cell_data
+from latentlab.widgets.neighbour_grid import CENTRE, NeighbourGrid
+from latentlab.widgets.pattern_strip import pattern_svg
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +31,6 @@ def lab(tiny_checkpoint):
 @pytest.fixture
 def explorer(lab):
     return Explorer(lab, seed=0)
-
-
-def midi_bytes(tmp_path: Path, channel: int = 9) -> bytes:
-    return write_drum_midi(tmp_path / "groove.mid", groove_notes(4), channel=channel).read_bytes()
 
 
 def upload_state(name: str, data: bytes) -> dict:
@@ -89,15 +89,12 @@ def test_map_selection_marker_and_pins(lab) -> None:
 
 
 # ---- NeighbourGrid ------------------------------------------------------------------------
-def test_grid_sends_nine_cells_and_reports_clicks_and_keys(lab) -> None:
+def test_grid_sends_nine_pictures_and_reports_clicks_and_keys(lab) -> None:
     grid = NeighbourGrid()
     patterns = lab.decode(lab.sample_latents(9, seed=1))
     grid.show(patterns, "density", "shuffle")
-    assert grid.cells == [cell_data(p) for p in patterns]
+    assert grid.svgs == [pattern_svg(p) for p in patterns], "the one groove thumbnail"
     assert grid.version == 1 and grid.active == CENTRE and grid.x_label == "density"
-    step, cls, velocity = grid.cells[0][0]
-    assert patterns[0].hits[step, cls] == 1
-    assert velocity == pytest.approx(patterns[0].velocities[step, cls], abs=1e-3)
     cells, keys = [], []
     grid.on_cell(lambda index, move: cells.append((index, move)))
     grid.on_key(keys.append)
@@ -110,164 +107,111 @@ def test_grid_sends_nine_cells_and_reports_clicks_and_keys(lab) -> None:
         grid.show(patterns[:4], "a", "b")
 
 
-# ---- Explorer -----------------------------------------------------------------------------
-def test_explorer_starts_on_a_corpus_groove_without_playing(explorer, lab) -> None:
-    place = explorer.place
-    assert place.index is not None
-    assert explorer.machine.pattern == lab.corpus_pattern(place.index)
-    assert explorer.machine.playing is False
-    assert explorer.map.marked == pytest.approx(tuple(lab.atlas.coords[place.index]))
-    assert len(explorer.grid.cells) == 9
-    assert explorer.grid_patterns[CENTRE] == explorer.machine.pattern
-    assert f"#{place.index}" in explorer.now.value
+# ---- Explorer: the view shows the state, and widget events call its actions ---------------
+def test_the_view_shows_the_state(explorer, lab) -> None:
+    state = explorer.state
+    assert explorer.machine.pattern == state.pattern and explorer.machine.playing is False
+    assert explorer.machine.bpm == state.pattern.bpm
+    assert explorer.map.marked == pytest.approx(tuple(state.xy))
+    assert explorer.grid.svgs == [pattern_svg(p) for p in state.grid_patterns]
+    assert (explorer.grid.x_label, explorer.grid.y_label) == state.axes
+    assert html.escape(state.title()) in explorer.now.value
+    assert html.escape(state.detail()) in explorer.now.value
     assert explorer.back_button.disabled and explorer.forward_button.disabled
+    assert explorer.machine.file_name == file_stem(state.title())
+    labels = [s.description for s in explorer.sliders.values()]
+    assert labels == [ATTRIBUTES[n].label for n in lab.attribute_names], "the registry's"
+    assert "Temperature 0" in explorer.temperature_note.value
 
 
-def test_selecting_a_map_point_plays_that_groove_and_moves_the_marker(explorer, lab) -> None:
+def test_a_map_click_plays_that_groove(explorer, lab) -> None:
     index = int(np.flatnonzero(lab.atlas.meta["style"] == "rock")[3])
     version = explorer.grid.version
     explorer.map.select(index)
-    assert explorer.place.index == index
-    assert explorer.machine.pattern == lab.corpus_pattern(index)
+    assert explorer.state.place.index == index
+    assert explorer.machine.pattern == lab.corpus_pattern(index) and explorer.machine.playing
     assert explorer.machine.bpm == lab.corpus_pattern(index).bpm
-    assert explorer.machine.playing is True
-    assert np.array_equal(explorer.z, lab.atlas.latents[index])
     assert explorer.map.marked == pytest.approx(tuple(lab.atlas.coords[index]))
     assert explorer.grid.version == version + 1
-    assert "rock" in explorer.now.value
+    assert "rock" in explorer.now.value and not explorer.back_button.disabled
 
 
-def test_actions_walk_a_history_that_back_and_forward_retrace(explorer, lab) -> None:
-    first = explorer.place
-    explorer.sample()
-    sampled = explorer.place
-    assert sampled.pattern is None and sampled.index is None
-    bpm = explorer.machine.bpm
-    assert explorer.machine.pattern == lab.decode(sampled.z[None], bpm=bpm)[0]
-    explorer.sample_style("funk")
-    explorer.similar()
-    explorer.random_jump()
-    assert explorer.place.index in explorer.map.shown
-    assert len(explorer.history) == 5 and explorer.position == 4
-    explorer.back()
-    explorer.back()
-    explorer.back()
-    assert explorer.place is sampled
-    bpm = explorer.machine.bpm  # a decoded groove plays at the tempo of the moment
-    assert explorer.machine.pattern == lab.decode(sampled.z[None], bpm=bpm)[0]
-    assert explorer.steps_label.value == "2 / 5"
-    explorer.back()
-    explorer.back()  # nothing further back
-    assert explorer.place is first and explorer.back_button.disabled
-    explorer.forward()
-    assert explorer.place is sampled
-    explorer.similar()  # a new place drops the forward history
-    assert len(explorer.history) == 3 and explorer.forward_button.disabled
-    with pytest.raises(LatentLabError, match="style 'salsa' is unknown"):
-        explorer.sample_style("salsa")
-
-
-def test_random_jump_keeps_to_the_map_filters(explorer, lab) -> None:
-    explorer.map.filter(style="funk")
-    for _ in range(5):
-        explorer.key("r")
-        assert lab.atlas.meta["style"][explorer.place.index] == "funk"
-    explorer.map._shown = np.zeros(0, np.uint32)
-    with pytest.raises(LatentLabError, match="show no grooves"):
-        explorer.random_jump()
-
-
-def test_arrow_keys_step_to_the_neighbours_along_the_two_directions(explorer) -> None:
-    (d1, d2), x_label, y_label = explorer.directions()
-    assert (x_label, y_label) == ("density", "shuffle")
-    for key, (along, sign) in {"right": (d1, 1), "left": (d1, -1), "up": (d2, 1)}.items():
-        before = explorer.z
-        target = explorer.grid_z[KEY_CELLS[key]]
-        explorer.key(key)
-        assert np.array_equal(explorer.z, target)
-        assert sign * float((explorer.z - before) @ along) > 0, key
-        assert explorer.machine.pattern == explorer.grid_patterns[CENTRE]
-    assert explorer.place.label == "more shuffle"
-    with pytest.raises(LatentLabError, match="does nothing"):
-        explorer.key("x")
-
-
-def test_c_cycles_direction_pairs_and_kinds_have_names(explorer, lab) -> None:
-    explorer.key("c")
+def test_buttons_keys_and_filters_reach_the_state(explorer, lab) -> None:
+    state = explorer.state
+    explorer.actions.children[0].click()  # Sample
+    assert state.place.pattern is None and len(state.history) == 2
+    explorer.style_choice.value = "funk"
+    explorer.actions.children[4].click()  # Sample in style
+    assert "funk" in state.title()
+    explorer.back_button.click()
+    assert state.position == 1 and not explorer.forward_button.disabled
+    explorer.map.filter(style="rock")  # the map's filters keep the random jump
+    assert state.filters["style"] == "rock"
+    explorer.grid._on_msg(explorer.grid, {"type": "key", "key": "r"}, [])
+    assert lab.atlas.meta["style"][state.place.index] == "rock"
+    explorer.grid._on_msg(explorer.grid, {"type": "key", "key": "c"}, [])
     assert (explorer.grid.x_label, explorer.grid.y_label) == ("syncopation", "laid back")
-    explorer.set_directions("dimensions")
-    (d1, d2), x_label, _ = explorer.directions()
-    assert x_label.startswith("z[") and np.count_nonzero(d1) == 1
-    explorer.key("c")
-    assert explorer.pair == 1 and explorer.grid.x_label.startswith("z[")
-    explorer.set_directions("principal")
-    (d1, d2), x_label, y_label = explorer.directions()
-    assert (x_label, y_label) == ("principal 1", "principal 2")
-    assert abs(float(d1 @ d2)) < 1e-4
-    explorer.direction_choice.value = "attributes"  # the dropdown does the same
-    assert explorer.grid.x_label == "density"
-    with pytest.raises(LatentLabError, match="not attributes"):
-        explorer.set_directions("sideways")
+    explorer.direction_choice.value = "principal"
+    assert state.direction_kind == "principal" and explorer.grid.x_label == "principal 1"
+    explorer.step_slider.value = 0.5
+    assert state.step == 0.5
 
 
-def test_cells_are_auditioned_on_click_and_visited_on_double_click(explorer) -> None:
-    place = explorer.place
+def test_a_click_auditions_a_cell_and_a_double_click_goes_there(explorer) -> None:
+    state = explorer.state
+    place = state.place
     explorer.grid._on_msg(explorer.grid, {"type": "cell", "index": 0, "move": False}, [])
-    assert explorer.place is place, "a click only plays the cell"
-    assert explorer.machine.pattern == explorer.grid_patterns[0]
+    assert state.place is place and explorer.machine.pattern == state.grid_patterns[0]
     assert explorer.grid.active == 0 and explorer.machine.playing
-    target = explorer.grid_z[8]
+    target = state.grid_z[8]
     explorer.grid._on_msg(explorer.grid, {"type": "cell", "index": 8, "move": True}, [])
-    assert np.array_equal(explorer.z, target)
-    assert explorer.place.label == "more density, less shuffle"
+    assert np.array_equal(state.z, target) and explorer.grid.active == CENTRE
 
 
-def test_sliders_shift_the_current_point_and_decode_it_live(explorer, lab) -> None:
-    place = explorer.place
+def test_sliders_shift_and_the_view_follows_the_history(explorer, lab) -> None:
+    state = explorer.state
     explorer.sliders["density"].value = 1.0
-    explorer.sliders["shuffle"].value = -0.5
-    amounts = {"density": 1.0, "shuffle": -0.5}
-    shifted = lab.shift(place.z, amounts)
-    assert np.allclose(explorer.z, shifted)
-    assert explorer.machine.pattern == lab.decode(shifted[None], bpm=explorer.machine.bpm)[0]
-    assert explorer.map.marked == pytest.approx(tuple(lab.place(shifted)[0]))
-    assert "density +1.00" in explorer.now.value
-    assert len(explorer.history) == 1, "shaping does not add a place"
-    explorer.sample()
+    assert dict(state.place.amounts) == {"density": 1.0}
+    assert explorer.machine.pattern == state.pattern and "density +1.00" in explorer.now.value
+    state.sample()
     assert explorer.sliders["density"].value == 0.0, "a new place starts unshifted"
-    explorer.back()
+    state.back()
     assert explorer.sliders["density"].value == 1.0, "back restores the shifts"
-    explorer.reset_amounts()
-    assert explorer.place.amounts == () and explorer.machine.pattern == place.pattern
-    with pytest.raises(LatentLabError, match="attribute 'wobble' is unknown"):
-        explorer.set_amount("wobble", 1.0)
-
-
-def test_temperature_samples_the_decoding_repeatably(explorer, lab) -> None:
-    explorer.sample()
-    place = explorer.place
     explorer.temperature_slider.value = 0.9
-    expected = lab.decode(place.z[None], 0.9, place.seed, bpm=explorer.machine.bpm)[0]
-    assert explorer.machine.pattern == expected
-    explorer.set_temperature(0.0)
-    assert explorer.machine.pattern == lab.decode(place.z[None], bpm=explorer.machine.bpm)[0]
-    with pytest.raises(LatentLabError, match="outside 0..2"):
-        explorer.set_temperature(3.0)
+    assert state.temperature == 0.9 and "0.90" in explorer.temperature_note.value
 
 
-def test_an_uploaded_groove_is_encoded_pinned_and_played(explorer, lab, tmp_path) -> None:
-    data = midi_bytes(tmp_path)
+def test_the_players_tempo_and_edits_reach_the_state(explorer, lab) -> None:
+    state = explorer.state
+    explorer.machine.bpm = 93  # the tempo box in the page
+    assert state.place.bpm == 93 and explorer.machine.pattern.bpm == 93
+    edited = explorer.machine.pattern.to_dict()
+    edited["hits"][5][3], edited["velocities"][5][3] = 1, 0.8
+    explorer.machine.set_state({"pattern": edited})  # what a cell click in the page sends
+    assert state.place.label == "your edit" and state.place.pattern == DrumPattern.from_dict(edited)
+    assert explorer.machine.playing is False, "an edit does not start the sound"
+    assert len(state.history) == 2
+
+
+def test_downloads_are_named_after_the_groove_and_include_json(explorer, lab) -> None:
+    explorer.map.select(2)
+    sent = []
+    explorer.machine.send = lambda content, buffers=None: sent.append((content, buffers))
+    explorer.machine._on_msg(explorer.machine, {"type": "download", "format": "json"}, [])
+    ((reply, (data,)),) = sent
+    assert reply["name"] == file_stem(lab.caption(2)) + ".json"
+    notes = json.loads(data)["notes"]
+    assert len(notes) == lab.corpus_pattern(2).n_hits and "startTime" in notes[0]
+
+
+def test_an_upload_is_placed_and_said(explorer, lab, tmp_path) -> None:
+    data = write_drum_midi(tmp_path / "groove.mid", groove_notes(4)).read_bytes()
     explorer.upload_button.set_state(upload_state("mine.mid", data))
-    expected = DrumPattern.from_midi(data, bars=lab.bars)
-    assert explorer.machine.pattern == expected
-    assert np.allclose(explorer.z, lab.encode(expected)[0], atol=1e-5)
+    assert explorer.machine.pattern == lab.read_groove(data, "mine.mid").pattern
     (x, y, name) = explorer.map.pins[0]
-    assert name == "mine.mid"
-    assert explorer.map.marked == pytest.approx((x, y))
-    assert "placed on the map" in explorer.message.value
+    assert name == "mine.mid" and explorer.map.marked == pytest.approx((x, y))
+    assert "placed on the map" in explorer.status.value
     assert explorer.upload_button.value == ()
-    explorer.upload("ch1.mid", midi_bytes(tmp_path, channel=0))  # drums on MIDI channel 1
-    assert explorer.machine.pattern.hits.sum() == expected.hits.sum()
 
 
 @pytest.mark.parametrize(
@@ -275,37 +219,24 @@ def test_an_uploaded_groove_is_encoded_pinned_and_played(explorer, lab, tmp_path
     [(b"", "file is empty"), (b"RIFF....WAVEfmt ", "not a MIDI file"), (b"MThd\x00", "corrupt")],
 )
 def test_a_bad_upload_shows_a_message_naming_the_file_and_problem(explorer, data, problem) -> None:
-    place = explorer.place
+    place = explorer.state.place
     explorer.upload_button.set_state(upload_state("song.wav", data))
-    assert "song.wav" in explorer.message.value and problem in explorer.message.value
-    assert "ll-ex-error" in explorer.message._dom_classes
-    assert "Traceback" not in explorer.message.value and explorer.errors == []
-    assert explorer.place is place and explorer.map.pins == []
-
-
-def test_an_edit_in_the_drum_machine_is_encoded_and_placed(explorer, lab) -> None:
-    edited = explorer.machine.pattern.to_dict()
-    edited["hits"][5][3], edited["velocities"][5][3] = 1, 0.8
-    explorer.machine.set_state({"pattern": edited})  # what a cell click in the page sends
-    pattern = DrumPattern.from_dict(edited)
-    assert explorer.place.label == "your edit" and explorer.place.pattern == pattern
-    assert np.allclose(explorer.z, lab.encode(pattern)[0], atol=1e-5)
-    assert explorer.map.marked == pytest.approx(tuple(lab.place(explorer.z)[0]))
-    assert explorer.grid_patterns[CENTRE] == pattern
-    assert len(explorer.history) == 2
-    assert explorer.machine.playing is False, "an edit does not start the sound"
+    assert "song.wav" in explorer.status.value and problem in explorer.status.value
+    assert "ll-status-error" in explorer.status._dom_classes
+    assert "Traceback" not in explorer.status.value and explorer.status.errors == []
+    assert explorer.state.place is place and explorer.map.pins == []
 
 
 def test_unexpected_errors_in_callbacks_are_shown_and_kept(explorer, monkeypatch) -> None:
     def broken(*_args, **_kwargs):
         raise RuntimeError("decoder on fire")
 
-    monkeypatch.setattr(explorer.lab, "sample_latents", broken)
+    monkeypatch.setattr(explorer.lab, "draw", broken)
     explorer.actions.children[0].click()  # Sample
-    assert "Something went wrong: RuntimeError: decoder on fire" in explorer.message.value
-    assert len(explorer.errors) == 1 and "Traceback" in explorer.errors[0]
+    assert "Something went wrong (RuntimeError: decoder on fire)" in explorer.status.value
+    assert len(explorer.status.errors) == 1 and "Traceback" in explorer.status.errors[0]
     explorer.actions.children[2].click()  # Random jump works and clears the message
-    assert explorer.message.value == "" and explorer.message.layout.display == "none"
+    assert explorer.status.value == "" and explorer.status.layout.display == "none"
 
 
 def test_the_dashboard_widget_holds_every_part(explorer) -> None:
@@ -316,13 +247,77 @@ def test_the_dashboard_widget_holds_every_part(explorer) -> None:
         found.add(id(widget))
         todo.extend(getattr(widget, "children", ()))
     parts = [explorer.machine, explorer.map, explorer.grid, explorer.upload_button]
-    parts += [*explorer.sliders.values(), explorer.temperature_slider, explorer.message]
+    parts += [*explorer.sliders.values(), explorer.temperature_slider, explorer.status]
+    parts += [explorer.temperature_note]
     assert all(id(p) in found for p in parts)
 
 
-def test_an_explorer_needs_an_atlas(lab) -> None:
-    with pytest.raises(LatentLabError, match="atlas"):
-        Explorer(LatentLab(lab.model, lab.config, None, "somewhere"))
+def test_the_explorer_works_on_a_hierarchical_4_bar_checkpoint(tiny_checkpoint_4bar):
+    lab4 = LatentLab.load(tiny_checkpoint_4bar, device="cpu")
+    explorer = Explorer(lab4, seed=0)
+    assert explorer.machine.pattern.hits.shape == (64, 9)
+    assert 'viewBox="0 0 64 9"' in explorer.grid.svgs[0]
+    explorer.map.select(3)
+    assert explorer.machine.pattern == lab4.corpus_pattern(3)
+    assert explorer.status.errors == []
+
+
+# ---- Continue, Humanize and Drumify: the strip under the drum machine ----------------------
+def test_the_strip_continues_to_the_length_chosen_and_the_machine_loops_it(explorer, lab):
+    assert [value for _, value in explorer.continue_choice.options] == [4, 8, 16]
+    assert explorer.continue_choice.value == 8
+    before = explorer.machine.pattern
+    explorer.continue_choice.value = 16
+    explorer.continue_button.click()
+    groove = explorer.machine.pattern
+    assert groove.bars == 16 and groove.bar_slice(0, 2) == before and explorer.machine.playing
+    assert "continued to 16 bars" in explorer.now.value
+    assert "use the first 2" in explorer.now.value
+    exported = DrumPattern.from_midi(explorer.machine.file_bytes("midi"), bars=16)
+    assert np.array_equal(exported.hits, groove.hits), "the download holds all 16 bars"
+    assert explorer.status.value == "" and not explorer.continue_button.disabled
+    assert "an edit keeps it whole" in explorer.tools.children[1].value
+
+
+def test_the_strip_says_what_went_wrong_and_works_again(explorer) -> None:
+    hits = np.zeros((8 * 16, 9), np.float32)
+    hits[[0, 7 * 16], [0, 1]] = 1  # hits in bars 1 and 8
+    long = DrumPattern(hits, hits * 0.8, np.zeros_like(hits), 100.0)
+    explorer.machine.set_state({"pattern": long.to_dict()})  # an edit in the page
+    explorer.continue_button.click()
+    assert "groove of 1 to 4 bars; this one has 8" in explorer.status.value
+    assert "ll-status-error" in explorer.status._dom_classes
+    assert not explorer.continue_button.disabled, "the tools work again after an error"
+    explorer.back_button.click()
+    explorer.continue_button.click()
+    assert explorer.status.value == "" and explorer.machine.pattern.bars == 8
+
+
+def test_a_4_bar_model_offers_longer_continuations_only(tiny_checkpoint_4bar) -> None:
+    explorer = Explorer(LatentLab.load(tiny_checkpoint_4bar, device="cpu"), seed=0)
+    assert [value for _, value in explorer.continue_choice.options] == [8, 16]
+    explorer.continue_button.click()
+    assert explorer.machine.pattern.bars == 8 and explorer.status.errors == []
+
+
+def test_the_strips_humanize_and_drumify_buttons_replace_the_groove(explorer, lab) -> None:
+    before = explorer.machine.pattern
+    explorer.humanize_button.click()
+    assert explorer.machine.pattern == lab.humanize(before) and explorer.machine.playing
+    assert "humanized: " in explorer.now.value and len(explorer.state.history) == 2
+    humanized = explorer.machine.pattern
+    explorer.drumify_button.click()
+    assert explorer.machine.pattern == lab.drumify(humanized)
+    assert explorer.status.value == "" and explorer.status.errors == []
+
+
+def test_the_strip_says_when_the_model_has_no_humanize(explorer, monkeypatch) -> None:
+    monkeypatch.setattr("latentlab.explorer.has_transform", lambda _folder, kind: False)
+    explorer.humanize_button.click()
+    assert "Humanize is not available with this model" in explorer.status.value
+    assert "ll-status-error" in explorer.status._dom_classes
+    assert explorer.status.errors == [] and len(explorer.state.history) == 1
+    assert not explorer.humanize_button.disabled
 
 
 # ---- the launcher --------------------------------------------------------------------------
@@ -342,21 +337,3 @@ def test_dashboard_refuses_a_folder_without_the_explorer(tmp_path, capsys) -> No
     assert "no explorer.ipynb" in capsys.readouterr().err
     assert cli_main(["dashboard", "--pool-size", "99", "--no-browser"]) == 2
     assert "--pool-size 99" in capsys.readouterr().err
-
-
-def test_the_explorer_works_on_a_hierarchical_4_bar_checkpoint(tiny_checkpoint_4bar, tmp_path):
-    lab4 = LatentLab.load(tiny_checkpoint_4bar, device="cpu")
-    assert lab4.bars == 4
-    explorer = Explorer(lab4, seed=0)
-    assert explorer.machine.pattern.hits.shape == (64, 9)
-    assert explorer.grid.steps == 64
-    assert all(p.hits.shape == (64, 9) for p in explorer.grid_patterns)
-    explorer.map.select(3)
-    assert explorer.machine.pattern == lab4.corpus_pattern(3)
-    explorer.sliders["density"].value = 1.0
-    assert explorer.machine.pattern == lab4.decode(explorer.z[None], bpm=explorer.machine.bpm)[0]
-    explorer.sample()
-    assert explorer.machine.pattern.bars == 4
-    explorer.upload("mine.mid", midi_bytes(tmp_path))
-    assert explorer.machine.pattern.hits.shape == (64, 9)
-    assert explorer.errors == []

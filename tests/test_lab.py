@@ -1,10 +1,12 @@
 """LatentLab: each latent operation does what a notebook user relies on."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from latentlab.errors import LatentLabError
-from latentlab.lab import LatentLab, lerp, slerp, slerp_at
+from latentlab.lab import DEFAULT_BPM, LatentLab, chain, lerp, select_windows, slerp, slerp_at
 from latentlab.pattern import DrumPattern
 
 
@@ -92,11 +94,12 @@ def test_neighbourhood_grid(lab):
         assert grid.shape == (3, 3, lab.z_dim)
         np.testing.assert_allclose(grid[1, 1], z, atol=1e-5)
         np.testing.assert_allclose(np.linalg.norm(grid, axis=-1), np.linalg.norm(z), rtol=1e-4)
-    # Moving along the first direction changes the first coordinate for "dimensions".
+    # Moving along the first direction moves along it for "dimensions" (a latent axis).
     grid = lab.neighbourhood(z, "dimensions", size=5, pair=0)
-    assert grid[4, 2, 0] > grid[0, 2, 0]
+    (d1, _), _ = lab.directions("dimensions", 0)
+    assert np.count_nonzero(d1) == 1 and grid[4, 2] @ d1 > grid[0, 2] @ d1
     # Another pair gives other directions.
-    assert not np.allclose(lab.directions("attributes", 0), lab.directions("attributes", 1))
+    assert not np.allclose(lab.directions("attributes", 0)[0], lab.directions("attributes", 1)[0])
     with pytest.raises(LatentLabError, match="odd"):
         lab.neighbourhood(z, size=4)
 
@@ -122,10 +125,10 @@ def test_similar_stays_close(lab):
 def test_style_sampling_stays_near_its_style(lab):
     atlas = lab.atlas
     assert lab.styles == ["funk", "rock"]
-    for i, style in enumerate(lab.styles):
+    for style in lab.styles:
         z = lab.sample_style_latents(style, 50, temperature=0.5, seed=0)
-        dist = np.linalg.norm(z[:, None] - atlas.style_means[None], axis=-1)
-        assert (dist.argmin(1) == i).mean() > 0.9
+        index, _ = atlas.nearest(z, k=5)
+        assert (atlas.meta["style"][index] == style).mean() > 0.9
     assert len(lab.sample_style("funk", 2, seed=0)) == 2
     with pytest.raises(LatentLabError, match="unknown"):
         lab.sample_style("polka")
@@ -174,3 +177,116 @@ def test_atlas_survives_a_save_load_round_trip(lab, tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(LatentLabError, match="does not exist"):
         LatentLab.load(tmp_path / "nope")
+
+
+def test_loading_sets_one_torch_thread_unless_told_otherwise(tiny_checkpoint):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        LatentLab.load(tiny_checkpoint, device="cpu", threads=None)
+        assert torch.get_num_threads() == 2, "threads=None leaves the setting alone"
+        LatentLab.load(tiny_checkpoint, device="cpu")
+        assert torch.get_num_threads() == 1, "one thread by default: sessions share the cores"
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---- one place for each groove operation ---------------------------------------------------
+def test_a_groove_keeps_its_tempo_through_encode_shift_slerp_and_decode(lab):
+    from latentlab.analysis import interpolate
+
+    g138 = lab.corpus_pattern(0).with_bpm(138)
+    assert lab.read_groove(g138.to_midi(), "g.mid").pattern.bpm == pytest.approx(138)
+    assert [p.bpm for p in lab.reconstruct([g138, g138.with_bpm(90)])] == [138, 90]
+    assert lab.shifted(g138, {"density": 1.0}).bpm == 138
+    z = lab.encode(g138)
+    assert lab.decode(z, bpm=g138.bpm)[0].bpm == 138, "decode takes the groove's tempo"
+    assert lab.decode(z)[0].bpm == DEFAULT_BPM, "a point alone has no tempo"
+    path = interpolate(lab, g138, lab.corpus_pattern(1).with_bpm(98), 5)
+    for method in ("slerp", "lerp", "data"):
+        assert [p.bpm for p in path.patterns(method)] == [138, 128, 118, 108, 98]
+    assert chain(path.patterns("slerp")).bpm == 118, "a chain plays at the mean tempo"
+    assert chain(path.patterns("slerp"), bpm=100).bpm == 100
+
+
+def test_directions_come_with_their_names_and_are_computed_once(lab, monkeypatch):
+    assert lab.directions("attributes", 0)[1] == ("density", "shuffle")
+    assert lab.directions("attributes", 1)[1] == ("syncopation", "laid back")
+    (d1, d2), names = lab.directions("dimensions", 0)
+    variance = lab.atlas.latents.var(0)
+    assert names == (f"z[{np.argmax(variance)}]", names[1]) and d1 @ d2 == 0
+    svd = np.linalg.svd
+    calls = []
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **k: calls.append(1) or svd(*a, **k))
+    fresh = LatentLab(lab.model, lab.config, lab.atlas, lab.folder)
+    first = fresh.directions("principal", 0)
+    again = fresh.directions("principal", 0)
+    assert len(calls) == 1 and np.array_equal(first[0], again[0])
+    assert first[1] == ("principal 1", "principal 2")
+    vectors, names = lab.directions(["kick_density", "toms_density"])
+    assert names == ("kick", "toms")
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, rtol=1e-5)
+
+
+def test_an_attribute_the_atlas_lacks_asks_for_a_rebuild(lab):
+    atlas = dataclasses.replace(
+        lab.atlas, vectors={k: v for k, v in lab.atlas.vectors.items() if k != "accent"}
+    )
+    old = LatentLab(lab.model, lab.config, atlas, "ckpt")
+    assert "accent" not in old.attribute_names
+    with pytest.raises(LatentLabError, match=r"rebuild the atlas with `latentlab atlas ckpt"):
+        old.attribute_vector("accent")
+    with pytest.raises(LatentLabError, match="'wobble' is unknown; known: density, shuffle"):
+        old.attribute_vector("wobble")
+
+
+def test_corpus_windows_are_captioned_picked_and_selected_one_way(lab):
+    meta = lab.atlas.meta
+    r = lab.record(4)
+    assert lab.caption(4) == (
+        f"{r['style']} · {r['bpm']:.0f} bpm · bars {r['first_bar'] + 1}–{r['first_bar'] + 2}"
+    )
+    assert lab.caption(4, window=False) == f"{r['style']} · {r['bpm']:.0f} bpm"
+    groove = lab.corpus_groove(4)
+    assert groove.label == lab.caption(4) and groove.pattern == lab.corpus_pattern(4)
+    with pytest.raises(LatentLabError, match="no corpus window"):
+        lab.corpus_groove(len(lab.atlas))
+    for seed in range(5):
+        assert meta["style"][lab.pick_window("funk", seed)] == "funk"
+    assert 0 <= lab.pick_window("no such style", 0) < len(lab.atlas)
+    # A corpus with fills: picks are beats, not fills.
+    beat_type = np.where(np.arange(len(lab.atlas)) % 2, "fill", "beat")
+    atlas = dataclasses.replace(lab.atlas, meta={**meta, "beat_type": beat_type})
+    with_fills = LatentLab(lab.model, lab.config, atlas)
+    assert all(beat_type[with_fills.pick_window("rock", s)] == "beat" for s in range(10))
+    np.testing.assert_array_equal(with_fills.beats(), np.flatnonzero(beat_type == "beat"))
+    funk_fills = select_windows(atlas, style="funk", beat_type="fill")
+    assert set(meta["style"][funk_fills]) == {"funk"} and set(beat_type[funk_fills]) == {"fill"}
+    with pytest.raises(LatentLabError, match="style 'salsa' is unknown"):
+        select_windows(atlas, style="salsa")
+
+
+def test_save_writes_midi_or_note_sequence_json_by_the_file_name(lab, tmp_path):
+    patterns = [lab.corpus_pattern(0), lab.corpus_pattern(1)]
+    lab.save(patterns, tmp_path / "both.mid")
+    lab.save(patterns, tmp_path / "both.json")
+    from_midi = DrumPattern.from_midi(tmp_path / "both.mid")
+    from_json = DrumPattern.from_note_sequence_json((tmp_path / "both.json").read_text())
+    np.testing.assert_array_equal(from_midi.hits, chain(patterns).hits)
+    np.testing.assert_array_equal(from_json.hits, chain(patterns).hits)
+    with pytest.raises(LatentLabError, match=r"both\.txt: name a \.mid .* or \.json"):
+        lab.save(patterns, tmp_path / "both.txt")
+
+
+def test_a_loaded_atlas_keeps_its_grooves_packed_and_reads_any_rows(lab):
+    from latentlab.atlas import PackedGrooves
+
+    packed = lab.atlas.hvo
+    assert isinstance(packed, PackedGrooves), "a kernel holds the atlas's grooves packed"
+    full = np.asarray(packed)
+    assert full.shape == packed.shape and full.dtype == np.float32
+    for key in (3, np.int64(7), [1, 4], slice(2, 5), (slice(2, 5), 0, slice(9, 18)), (6, 3)):
+        np.testing.assert_array_equal(packed[key], full[key])
+    np.testing.assert_array_equal(packed[..., :9], full[..., :9])

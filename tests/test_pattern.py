@@ -9,7 +9,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-from conftest import STEP, TPB, groove_notes, write_drum_midi
+from conftest import STEP, TPB, groove_notes, piano_midi, write_drum_midi
 from note_seq.drums_encoder_decoder import DEFAULT_DRUM_TYPE_PITCHES
 
 from latentlab.errors import LatentLabError
@@ -70,8 +70,9 @@ def test_every_midi_pitch_is_mapped_or_counted(tmp_path: Path) -> None:
 
 
 def test_out_of_range_pitches_from_a_note_sequence_are_counted_as_unmapped() -> None:
-    pattern = DrumPattern.empty(bars=1)
-    pattern.hits[:9] = pattern.velocities[:9] = np.eye(9)
+    grid = np.zeros((16, 9), np.float32)
+    grid[:9] = np.eye(9)
+    pattern = DrumPattern(grid, grid, np.zeros_like(grid))
     ns = pattern.to_note_sequence()
     ns.notes.add(pitch=200, velocity=90, start_time=0.0, end_time=0.1, is_drum=True)
     back = DrumPattern.from_note_sequence(ns)
@@ -157,13 +158,23 @@ def test_reading_follows_the_tempo_of_the_file(tmp_path: Path) -> None:
     assert pattern.hits[5, SNARE] == 1 and pattern.offsets[5, SNARE] == 0
 
 
-def test_other_channels_are_ignored_unless_asked(tmp_path: Path) -> None:
+def test_drums_are_found_on_channel_10_or_a_channel_set_to_no_instrument(tmp_path: Path) -> None:
     drums = write_drum_midi(tmp_path / "d.mid", [(0, 36, 100)])
-    keys = write_drum_midi(tmp_path / "k.mid", [(0, 36, 100)], channel=0)
+    channel_1 = write_drum_midi(tmp_path / "k.mid", [(0, 36, 100), (4 * STEP, 38, 90)], channel=0)
     assert DrumPattern.from_midi(drums).n_hits == 1
-    assert DrumPattern.from_midi(keys, channel=None).n_hits == 1
-    with pytest.raises(LatentLabError, match="no drum notes.*1 notes on other channels"):
-        DrumPattern.from_midi(keys)
+    assert DrumPattern.from_midi(channel_1).n_hits == 2, "drums on channel 1 (a DAW's) are read"
+    with pytest.raises(LatentLabError, match=r"no drum notes on MIDI channel 10 \(2 notes on"):
+        DrumPattern.from_midi(channel_1, channel=9)  # asking for one channel reads only it
+
+
+def test_a_file_set_to_a_melodic_instrument_is_refused_in_words() -> None:
+    with pytest.raises(LatentLabError) as refused:
+        DrumPattern.from_midi(piano_midi(), name="song.mid")
+    assert str(refused.value) == (
+        "song.mid: no drums: its notes are on MIDI channel 1, set to Acoustic Grand Piano, "
+        "not on channel 10 where drums go"
+    )
+    assert "channel=None" not in str(refused.value), "no API hints for a dashboard user"
 
 
 # ---- writing MIDI ---------------------------------------------------------------------
@@ -188,9 +199,9 @@ def test_midi_is_written_with_canonical_pitches_on_the_drum_channel(tmp_path: Pa
 
 
 def test_every_class_is_written_with_its_own_canonical_pitch(tmp_path: Path) -> None:
-    pattern = DrumPattern.empty(bars=1)
-    pattern.hits[np.arange(9), np.arange(9)] = 1
-    pattern.velocities[np.arange(9), np.arange(9)] = np.linspace(0.1, 0.9, 9)
+    hits = np.zeros((16, 9), np.float32)
+    hits[np.arange(9), np.arange(9)] = 1
+    pattern = DrumPattern(hits, hits * np.linspace(0.1, 0.9, 9), np.zeros_like(hits))
     on = [m for m in mido.MidiFile(file=io.BytesIO(pattern.to_midi())).tracks[1]]
     on = [m for m in on if m.type == "note_on" and m.velocity > 0]
     assert [m.note for m in on] == list(canonical_pitches())
@@ -210,9 +221,9 @@ def test_midi_round_trip(bpm: float, bars: int) -> None:
 
 
 def test_midi_file_round_trip_keeps_trailing_empty_bars(tmp_path: Path) -> None:
-    pattern = DrumPattern.empty(bars=4, bpm=100)
-    pattern.hits[3, SNARE] = 1
-    pattern.velocities[3, SNARE] = 64 / 127
+    hits = np.zeros((64, 9), np.float32)
+    hits[3, SNARE] = 1
+    pattern = DrumPattern(hits, hits * 64 / 127, np.zeros_like(hits), bpm=100)
     pattern.to_midi(tmp_path / "p.mid")
     back = DrumPattern.from_midi(tmp_path / "p.mid")
     assert back.bars == 4
@@ -232,10 +243,9 @@ def test_midi_round_trip_of_whole_values_is_exact() -> None:
 
 def test_step_zero_cannot_be_early_in_midi() -> None:
     """MIDI has no time before 0: a hit on step 0 with a negative offset comes back on time."""
-    pattern = DrumPattern.empty(bars=1)
-    pattern.hits[0, KICK] = 1
-    pattern.velocities[0, KICK] = 1
-    pattern.offsets[0, KICK] = -0.3
+    hits = np.zeros((16, 9), np.float32)
+    hits[0, KICK] = 1
+    pattern = DrumPattern(hits, hits, hits * -0.3)
     back = DrumPattern.from_midi(pattern.to_midi())
     assert back.hits[0, KICK] == 1 and back.offsets[0, KICK] == 0
 
@@ -260,9 +270,22 @@ def test_note_sequence_json_is_what_magenta_js_reads_and_round_trips() -> None:
     pattern = random_pattern(3, 2, 110.0)
     text = pattern.to_note_sequence_json()
     data = json.loads(text)
-    note = data["notes"][-1]  # (fields at their default, like startTime 0, are left out)
-    assert {"pitch", "velocity", "startTime", "endTime", "isDrum"} <= set(note)
-    assert data["tempos"][0]["qpm"] == 110.0
+    # Magenta.js's NoteSequence.INote (music/src/protobuf/proto.d.ts): every field, numbers
+    # as numbers, so a page that reads the JSON with JSON.parse finds them all.
+    numbers = ("pitch", "velocity", "startTime", "endTime", "quantizedStartStep")
+    numbers += ("quantizedEndStep", "numerator", "denominator", "instrument", "program")
+    numbers += ("part", "voice", "pitchName")
+    hits = np.zeros((16, 9), np.float32)
+    hits[0, KICK] = 1
+    on_time = json.loads(DrumPattern(hits, hits, hits * 0).to_note_sequence_json())
+    assert on_time["notes"][0]["startTime"] == 0, "a hit on step 0 keeps its zero start time"
+    for note in data["notes"]:
+        assert all(type(note[k]) in (int, float) for k in numbers), note
+        assert note["isDrum"] is True
+    assert data["tempos"] == [{"qpm": 110.0, "time": 0.0}]
+    assert data["timeSignatures"] == [{"numerator": 4, "denominator": 4, "time": 0.0}]
+    assert data["totalTime"] == pytest.approx(pattern.duration)
+    assert data["totalQuantizedSteps"] == 0 and data["ticksPerQuarter"] == 220
     assert_same(DrumPattern.from_note_sequence_json(text), pattern)
 
 
@@ -283,6 +306,35 @@ def test_array_round_trip_and_silent_cells_are_zero() -> None:
     assert DrumPattern.from_array(pattern.to_array(), pattern.bpm) == pattern
     silent = pattern.hits == 0
     assert not pattern.velocities[silent].any() and not pattern.offsets[silent].any()
+
+
+def test_a_pattern_copies_its_inputs_and_never_changes_them() -> None:
+    hits = np.zeros((16, 9), np.float32)
+    hits[0, KICK] = 1
+    velocities = np.full((16, 9), 0.5, np.float32)  # loud where there is no hit too
+    offsets = np.full((16, 9), 0.1, np.float32)
+    pattern = DrumPattern(hits, velocities, offsets)
+    assert (velocities == 0.5).all() and (offsets == 0.1).all(), "the caller's arrays unchanged"
+    hits[0, KICK] = 0
+    velocities[0, KICK] = 0.9
+    assert pattern.hits[0, KICK] == 1 and pattern.velocities[0, KICK] == 0.5, "not aliased"
+    assert pattern.velocities[1, KICK] == 0 and pattern.offsets[1, KICK] == 0
+
+
+def test_a_pattern_cannot_change_after_validation() -> None:
+    pattern = random_pattern(4)
+    with pytest.raises(ValueError, match="read-only"):
+        pattern.hits[0, 0] = 1 - pattern.hits[0, 0]
+    for field, value in (("bpm", 5000), ("hits", np.ones((16, 9)))):
+        with pytest.raises(AttributeError):
+            setattr(pattern, field, value)
+    assert pattern == random_pattern(4)
+    faster = pattern.with_bpm(140)
+    assert faster.bpm == 140 and pattern.bpm == 120 and np.array_equal(faster.hits, pattern.hits)
+    with pytest.raises(LatentLabError, match="bpm: 5000 is outside 20..400"):
+        pattern.with_bpm(5000)
+    with pytest.raises(LatentLabError, match="hits: values must be 0 or 1"):
+        pattern.replace(hits=np.full((32, 9), 0.5))
 
 
 # ---- bad input ------------------------------------------------------------------------
@@ -337,7 +389,7 @@ def test_folder_instead_of_file(tmp_path: Path) -> None:
 
 def test_file_without_notes(tmp_path: Path) -> None:
     path = write_drum_midi(tmp_path / "silent.mid", [], end_tick=32 * STEP)
-    with pytest.raises(LatentLabError, match=r"silent\.mid: no drum notes on MIDI channel 10$"):
+    with pytest.raises(LatentLabError, match=r"silent\.mid: no drum notes on any MIDI channel$"):
         DrumPattern.from_midi(path)
 
 

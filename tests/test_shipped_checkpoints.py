@@ -29,6 +29,6 @@ def test_evaluate_reproduces_the_card(folder, gmd_env):
     result = evaluate_checkpoint(folder, "test", progress=False)
     for key in ("windows", "step_accuracy_free", "step_accuracy_teacher_forced", "hit_f1"):
         assert result[key] == pytest.approx(card[key], abs=1e-4), key
-    assert result["prior_overlap_mean"] == pytest.approx(card["prior_overlap_mean"], abs=0.02)
+    assert result["sample_overlap_mean"] == pytest.approx(card["sample_overlap_mean"], abs=0.02)
     readme = (folder / "README.md").read_text()
     assert f"| step_accuracy_free | {card['step_accuracy_free']:.4f} |" in readme

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import scaled
 
 from latentlab.checkpoint import load_checkpoint
 from latentlab.cli import main
@@ -88,7 +89,7 @@ def test_distributed_data_parallel_on_two_cpu_processes(midi_folder, tmp_path):
         "--standalone", "-m", "latentlab.cli", "train", "--data", str(midi_folder),
         "--out", str(run), "--quiet", "--epochs", "1", "--max-steps", "2", *SMALL,
     ]  # fmt: skip
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=scaled(300))
     assert result.returncode == 0, result.stderr[-2000:]
     assert (
         "world 2" in json.loads((run / "best" / "config.json").read_text())["training"]["hardware"]
@@ -107,3 +108,43 @@ def test_timing_weight_scales_only_the_velocity_and_offset_errors():
     assert heavy_parts["bce"] == parts["bce"] and heavy_parts["kl"] == parts["kl"]
     timing = parts["velocity"] + parts["offset"]
     assert heavy.item() - plain.item() == pytest.approx(4 * timing, rel=1e-4)
+
+
+def test_init_fine_tunes_a_checkpoint_on_a_folder(midi_folder, tmp_path, isolated_cache):
+    from latentlab.atlas import Atlas
+
+    base = tmp_path / "base"
+    args = ["--data", str(midi_folder), "--quiet", *SMALL]
+    assert main(["train", "--out", str(base), "--epochs", "1", *args]) == 0
+    tuned = tmp_path / "tuned"
+    assert main(["train", "--init", str(base / "best"), "--out", str(tuned), "--epochs", "1",
+                 "--quiet", "--data", str(midi_folder)]) == 0  # fmt: skip
+    start, _ = load_checkpoint(base / "best", "cpu")
+    model, config = load_checkpoint(tuned / "best", "cpu")
+    assert model.config == start.config  # sizes come from the checkpoint, not the defaults
+    assert config["training"]["init"] == str(base / "best")
+    moved = [
+        not torch.equal(a, b)
+        for a, b in zip(start.state_dict().values(), model.state_dict().values(), strict=False)
+    ]
+    assert any(moved)
+    assert main(["atlas", str(tuned / "best"), "--data", str(midi_folder), "--quiet"]) == 0
+    atlas = Atlas.load(tuned / "best")
+    assert atlas.sampler is not None and set(atlas.styles) == {"funk", "rock"}
+
+
+def test_augment_keeps_a_groove_a_groove():
+    from latentlab.pattern import HITS, OFFSETS, VELOCITIES
+    from latentlab.train import augment
+
+    gen = torch.Generator().manual_seed(0)
+    hits = (torch.rand(64, 32, 9, generator=gen) < 0.2).float()
+    x = torch.cat([hits, hits * 0.6, hits * 0.1], -1)
+    y = augment(x, gen)
+    onsets = lambda t: t[..., HITS].sum(-1) > 0  # noqa: E731
+    assert (onsets(y) <= onsets(x)).all()  # no hit moves to another step
+    assert (y[..., VELOCITIES][y[..., HITS] == 0] == 0).all()
+    assert (y[..., OFFSETS].abs() <= 0.5).all() and (y[..., VELOCITIES] <= 1).all()
+    kept = y[..., HITS].sum((1, 2)) / x[..., HITS].sum((1, 2))
+    assert (kept > 0.4).all() and (kept < 1).any()  # at most one voice dropped, sometimes
+    assert not torch.equal(y[..., VELOCITIES], x[..., VELOCITIES])

@@ -12,39 +12,25 @@ import ipywidgets as widgets
 import numpy as np
 
 from latentlab.analysis import AttributeSweep, attribute_sweep, measure
+from latentlab.attributes import ATTRIBUTES, attribute_label
 from latentlab.lab import LatentLab
-from latentlab.widgets.common import StatusLine, heading, play
+from latentlab.widgets.common import StatusLine, heading, load, muted, play
 from latentlab.widgets.drum_machine import DrumMachine
 from latentlab.widgets.groove_picker import GroovePicker, MapPicker
 from latentlab.widgets.pattern_strip import PatternStrip
 from latentlab.widgets.plots import band_figure, fit_y, heatmap_figure
 
-UNITS = {
-    "density": "hits per bar",
-    "shuffle": "swing ratio",
-    "syncopation": "syncopation per bar",
-    "kick_density": "kick hits per bar",
-    "snare_density": "snare hits per bar",
-    "hihat_density": "hi-hat hits per bar",
-    "toms_density": "tom hits per bar",
-    "cymbals_density": "cymbal hits per bar",
-    "accent": "beat minus off-beat velocity",
-    "laid_back": "mean offset (steps)",
-}
-# Short names for the effect matrix: an instrument's name stands for its hits per bar.
-SHORT = {
-    "cymbals_density": "cymbals",
-    "hihat_density": "hi-hat",
-    "kick_density": "kick",
-    "snare_density": "snare",
-    "toms_density": "toms",
-    "laid_back": "laid back",
-}
 STRIP_AMOUNTS = np.linspace(-2, 2, 9)
 
 
 def unit(name: str) -> str:
-    return UNITS.get(name, name)
+    """An attribute's unit from the registry (its name for one the registry lacks)."""
+    return ATTRIBUTES[name].unit if name in ATTRIBUTES else name
+
+
+def short(name: str) -> str:
+    """An attribute's short name ("kick" stands for kick hits per bar)."""
+    return attribute_label(name).lower()
 
 
 def held_out_latents(lab: LatentLab, n: int, seed: int = 0) -> np.ndarray:
@@ -67,7 +53,7 @@ class AttributesView(widgets.VBox):
         self.map = MapPicker(lab, {"groove": self.picker})
         names = lab.attribute_names
         self.attribute = widgets.Dropdown(
-            options=[(f"{n} ({unit(n)})", n) for n in names],
+            options=[(f"{attribute_label(n)} ({unit(n)})", n) for n in names],
             value="density" if "density" in names else names[0],
             description="Vector",
         )
@@ -78,7 +64,8 @@ class AttributesView(widgets.VBox):
         self.amount.add_class("ll-amount")
         self.strip = PatternStrip("pushed")
         self.strip.add_class("ll-attribute-strip")
-        self.machine = DrumMachine(self.picker.groove.pattern)
+        self.machine = DrumMachine()
+        load(self.machine, self.picker.groove.pattern, self.picker.groove.label)
         self.machine.add_class("ll-attribute-machine")
         self.readout = widgets.HTML()
         self.readout.add_class("ll-attribute-readout")
@@ -93,16 +80,16 @@ class AttributesView(widgets.VBox):
                 low,
                 high,
                 {"median": mid, "this groove": mid},
-                title=name.replace("_", " "),
+                title=short(name),
                 x_label="amount",
                 y_label=unit(name),
                 height="230px",
             )
-        short = [SHORT.get(n, n) for n in self.sweep.names]
+        names_shown = [short(n) for n in self.sweep.names]
         matrix = heatmap_figure(
             self.sweep.effect_matrix(1.0),
-            short,
-            short,
+            names_shown,
+            names_shown,
             title="Change of each attribute (columns) when pushing by +1 along each vector "
             "(rows), in corpus standard deviations; kick, snare... = that drum's hits per bar",
             height="480px",
@@ -162,17 +149,17 @@ class AttributesView(widgets.VBox):
         return self.attribute.value
 
     def pushed(self, amounts: np.ndarray) -> list:
-        """The current groove pushed by each amount along the current vector, decoded."""
-        vector = self.lab.attribute_vector(self.name)
-        z = self.picker.groove.z[None] + np.asarray(amounts, np.float32)[:, None] * vector
-        return self.lab.decode(z, bpm=self.machine.bpm)
+        """The current groove pushed by each amount along the current vector, decoded at the
+        groove's tempo."""
+        groove = self.picker.groove
+        z = self.lab.along(groove.z, self.name, amounts)
+        return self.lab.decode(z, bpm=groove.pattern.bpm)
 
     def _on_groove(self, _change: dict | None = None) -> None:
         own = attribute_sweep(self.lab, self.picker.groove.z[None], self.sweep.amounts)
         for name, figure in self.curves.items():
             figure.marks[2].y = own.response(name)[:, 0].astype(np.float64)
             fit_y(figure)
-        self.machine.bpm = self.picker.groove.pattern.bpm
         self._on_attribute()
 
     def _on_attribute(self, _change: dict | None = None) -> None:
@@ -185,7 +172,7 @@ class AttributesView(widgets.VBox):
     def _on_amount(self, _change: dict | None = None) -> None:
         pattern = self.pushed([self.amount.value])[0]
         self._show(pattern, self.amount.value)
-        self.machine.pattern = pattern
+        load(self.machine, pattern, self._pushed_label(self.amount.value))
         selected = np.flatnonzero(np.isclose(STRIP_AMOUNTS, self.amount.value))
         self.strip.selected = int(selected[0]) if len(selected) else -1
 
@@ -193,20 +180,22 @@ class AttributesView(widgets.VBox):
         amount = float(STRIP_AMOUNTS[index])
         if self.amount.value != amount:
             self.amount.value = amount
-        play(self.machine, self.strip.patterns[index])
+        play(self.machine, self.strip.patterns[index], self._pushed_label(amount))
+
+    def _pushed_label(self, amount: float) -> str:
+        return f"{self.picker.groove.label} {short(self.name)} {amount:+.2f}"
 
     def _play_original(self) -> None:
-        pattern = self.picker.groove.pattern
-        self.readout.value = (
-            f'<span style="color:#57606a">playing the groove itself: {self.name} '
-            f"{measure(pattern.to_array()[None], [self.name])[0, 0]:.2f} {unit(self.name)}</span>"
+        groove = self.picker.groove
+        value = measure(groove.pattern.to_array()[None], [self.name])[0, 0]
+        self.readout.value = muted(
+            f"playing the groove itself: {short(self.name)} {value:.2f} {unit(self.name)}"
         )
-        play(self.machine, pattern)
+        play(self.machine, groove.pattern, groove.label)
 
     def _show(self, pattern, amount: float) -> None:
         value = measure(pattern.to_array()[None], [self.name])[0, 0]
-        self.readout.value = (
-            f'<span style="color:#57606a">playing: the groove pushed by {amount:+.2f} along '
-            f"the {self.name} vector — {self.name} {value:.2f} {unit(self.name)}, "
-            f"{pattern.n_hits} hits</span>"
+        self.readout.value = muted(
+            f"playing: the groove pushed by {amount:+.2f} along the {short(self.name)} "
+            f"vector — {short(self.name)} {value:.2f} {unit(self.name)}, {pattern.n_hits} hits"
         )

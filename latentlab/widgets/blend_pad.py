@@ -18,11 +18,11 @@ import traitlets
 
 from latentlab.attributes import density
 from latentlab.errors import LatentLabError
-from latentlab.lab import LatentLab
-from latentlab.widgets.common import StatusLine, play
+from latentlab.lab import Groove, LatentLab
+from latentlab.widgets.common import StatusLine, load, muted, play
 from latentlab.widgets.drum_machine import DrumMachine
-from latentlab.widgets.groove_picker import Groove
 from latentlab.widgets.pattern_strip import pattern_svg
+from latentlab.widgets.theme import stylesheet
 
 CORNER_NAMES = ("A", "B", "C", "D")
 
@@ -31,7 +31,7 @@ class BlendPad(anywidget.AnyWidget):
     """A square with four corner grooves (top-left, top-right, bottom-left, bottom-right)."""
 
     _esm = Path(__file__).with_name("blend_pad.js")
-    _css = Path(__file__).with_name("blend_pad.css")
+    _css = stylesheet(Path(__file__).with_name("blend_pad.css"))
 
     xy = traitlets.List(traitlets.Float(), [0.5, 0.5]).tag(sync=True)
     corner_svgs = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -88,10 +88,16 @@ class BlendView(widgets.HBox):
             self.pad.shade_caption = f"brighter: busier ({low:.1f} to {high:.1f} hits per bar)"
         self._show(play_it=False)
 
+    def weights(self, x: float, y: float) -> np.ndarray:
+        """How much of each corner (A, B, C, D) the blend at (x, y) holds."""
+        return np.array([(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y])
+
     def blend_pattern(self, x: float, y: float):
-        """The decoded blend at (x, y) of the unit square, at the player's tempo."""
+        """The decoded blend at (x, y) of the unit square, at the corners' tempi blended
+        the same way."""
         z = self.lab.blend_at(self.corner_z, x, y)
-        return self.lab.decode(z[None], bpm=self.machine.bpm)[0]
+        bpm = float(self.weights(x, y) @ [c.pattern.bpm for c in self.corners])
+        return self.lab.decode(z[None], bpm=round(bpm, 2))[0]
 
     def _on_move(self, _change: dict) -> None:
         self._show(play_it=True)
@@ -99,13 +105,12 @@ class BlendView(widgets.HBox):
     def _show(self, play_it: bool) -> None:
         x, y = self.pad.xy
         pattern = self.blend_pattern(x, y)
-        weights = np.array([(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y])
+        weights = self.weights(x, y)
         mix = " · ".join(f"{n} {w:.0%}" for n, w in zip(CORNER_NAMES, weights, strict=True))
-        self.readout.value = (
-            f'<span style="color:#57606a">blend at x {x:.2f}, y {y:.2f} — {mix} — '
-            f"{pattern.n_hits} hits</span>"
+        self.readout.value = muted(
+            f"blend at x {x:.2f}, y {y:.2f} — {mix} — {pattern.n_hits} hits, {pattern.bpm:.0f} bpm"
         )
-        if play_it:
-            play(self.machine, pattern)
-        else:
-            self.machine.pattern = pattern
+        label = "blend " + " ".join(
+            f"{n}{w:.0%}" for n, w in zip(CORNER_NAMES, weights, strict=True) if w >= 0.005
+        )
+        (play if play_it else load)(self.machine, pattern, label)

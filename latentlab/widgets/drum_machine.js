@@ -6,6 +6,9 @@
 // for absolute step n, the expression latentlab.audio.render uses, so the loop is sample
 // accurate, never drifts, and matches the WAV export. The player belongs to the model (one
 // per widget, however many views); window.latentlab.drumMachines holds one test hook each.
+//
+// The player plays `_played`: the pattern with its swing, computed in Python. Live MIDI out
+// sends the very notes the scheduler starts (MidiOut), with timestamps from the same times.
 
 const LOOKAHEAD = 0.12; // seconds of audio scheduled ahead of the audio clock
 const TICK_MS = 25; // scheduler timer period
@@ -13,6 +16,18 @@ const START_DELAY = 0.05; // seconds from pressing play to the first step (plus 
 const SWAP_MARGIN = 0.01; // a swap never cancels notes starting sooner than this (seconds)
 const EDIT_VELOCITY = 0.8; // velocity of a hit added by clicking a cell
 const LOG_LIMIT = 8192; // scheduled notes kept for the test hook
+const BARS_PER_LINE = 4; // longer patterns fold into lines of this many bars...
+const MAX_LINES = 2; // ...but no more lines than this (a 36-bar chain: 2 lines of 18 bars)
+const SWING_DRAG_PX = 150; // dragging the swing knob this far turns it from 0 to 100%
+const MIDI_NOTE_STEPS = 0.5; // a MIDI note lasts half a step, as in the MIDI export
+const CLOCKS_PER_STEP = 6; // MIDI clock: 24 pulses per quarter note
+const MIDI_READINGS = 9; // clock readings whose median maps audio time to MIDI timestamps
+const MIDI_FIRST_READINGS = 3; // readings needed before the first MIDI message is sent
+const MIDI_REMAP_MS = 1; // the mapping moves only when the clocks drift apart by more than this
+const MIDI_START = 0xfa;
+const MIDI_STOP = 0xfc;
+const MIDI_CLOCK = 0xf8;
+const CONNECT = "connect"; // the port picker's "Connect…" entry
 
 const registry = (globalThis.latentlab ??= {});
 registry.drumMachines ??= [];
@@ -40,6 +55,182 @@ function kitBuffers(model, ctx) {
 		start += length;
 		return buffer;
 	});
+}
+
+/** A message for the person in front of the page when Web MIDI cannot be used. */
+function midiProblem(error = null) {
+	if (!error) {
+		return window.isSecureContext
+			? "This browser has no Web MIDI (Chrome, Edge, Opera and Firefox have it): use ⤓ MIDI to download the groove instead."
+			: "Live MIDI needs a secure page: open this dashboard at localhost or over https, or use ⤓ MIDI to download the groove.";
+	}
+	if (error.name === "NotAllowedError" || error.name === "SecurityError") {
+		return "MIDI access was denied: allow MIDI devices for this site (the icon left of the address, or the browser's site settings), then choose Connect… again.";
+	}
+	return `MIDI access failed (${error.name}: ${error.message}).`;
+}
+
+const NO_PORTS =
+	"No MIDI output ports: start a virtual MIDI bus (IAC Driver on macOS, loopMIDI on Windows, a virtual ALSA port on Linux) or plug in a device; it will be listed here.";
+
+/** The page's MIDIAccess, asked for once (the browser may prompt); null without Web MIDI. */
+async function midiAccess() {
+	if (!("requestMIDIAccess" in navigator)) return null;
+	registry.midiAccessRequest ??= navigator.requestMIDIAccess();
+	try {
+		registry.midiAccess = await registry.midiAccessRequest;
+	} catch (error) {
+		registry.midiAccessRequest = undefined; // ask again next time (settings may change)
+		throw error;
+	}
+	if (!registry.midiAccess.latentlabWatched) {
+		registry.midiAccess.latentlabWatched = true;
+		registry.midiAccess.addEventListener("statechange", () => {
+			for (const player of players.values()) player.midi.portsChanged(registry.midiAccess);
+		});
+	}
+	return registry.midiAccess;
+}
+
+/** Live MIDI out of one player: its scheduled notes, and optionally MIDI clock, to a port.
+ *
+ * Messages are queued with their audio-clock time and sent with a performance.now()
+ * timestamp: that time plus the offset between the two clocks, read once per scheduler tick
+ * from AudioContext.getOutputTimestamp (so a note leaves the port as its sound leaves the
+ * speakers). The offset in use is the median of recent readings and moves only when the
+ * clocks drift apart by over MIDI_REMAP_MS or the sound card's clock jumps (an audio glitch on
+ * a busy machine; MIDI then follows the sound), so a loop's MIDI notes keep the audio's
+ * relative timing. Every send is caught: a failing port turns MIDI out off with a message and
+ * never stops the audio.
+ */
+class MidiOut {
+	constructor(info, changed) {
+		this.channel = info.midi_channel;
+		this.pitches = info.midi_pitches;
+		this.changed = changed;
+		this.output = null;
+		this.clock = false;
+		this.clockRunning = false;
+		this.message = "";
+		this.start();
+	}
+
+	get active() {
+		return this.output !== null;
+	}
+
+	/** A new run of the scheduler: fresh clock readings, nothing queued. */
+	start() {
+		this.queue = [];
+		this.readings = [];
+		this.offset = null;
+		this.offsets = []; // [audio time from which it applies, offset] of each mapping used
+	}
+
+	setOutput(output) {
+		this.stop();
+		this.output = output;
+		this.message = "";
+		this.changed();
+	}
+
+	setClock(on) {
+		if (!on) this.stopClock();
+		this.clock = on;
+		this.changed();
+	}
+
+	fail(message) {
+		this.output = null;
+		this.queue = [];
+		this.clockRunning = false;
+		this.message = message;
+		this.changed();
+	}
+
+	portsChanged(access) {
+		if (this.output && this.output.state === "disconnected") {
+			this.fail(`MIDI port “${this.output.name}” was disconnected; MIDI out is off.`);
+		} else {
+			if (this.message === NO_PORTS && access.outputs.size) this.message = "";
+			this.changed();
+		}
+	}
+
+	/** Queue a note: note-on at `time`, note-off at `offTime` (audio-clock seconds). */
+	note(time, offTime, cls, velocity) {
+		if (!this.active) return;
+		const pitch = this.pitches[cls];
+		const midiVelocity = Math.min(127, Math.max(1, Math.round(velocity * 127)));
+		this.queue.push([time, [0x90 | this.channel, pitch, midiVelocity]]);
+		this.queue.push([offTime, [0x80 | this.channel, pitch, 0]]);
+	}
+
+	/** Queue the clock pulses of absolute step n (pattern step `step`); a clock starts on a bar. */
+	clockStep(seq, n, step) {
+		if (!this.active || !this.clock) return;
+		if (!this.clockRunning) {
+			if (step % 16 !== 0) return;
+			this.queue.push([seq.frameOf(n, 0) / seq.sr, [MIDI_START]]);
+			this.clockRunning = true;
+		}
+		for (let k = 0; k < CLOCKS_PER_STEP; k++) {
+			this.queue.push([seq.frameOf(n, k / CLOCKS_PER_STEP) / seq.sr, [MIDI_CLOCK]]);
+		}
+	}
+
+	/** Read the offset between the audio clock and performance.now() (milliseconds). */
+	readClock(ctx) {
+		const stamp = ctx.getOutputTimestamp?.() ?? {
+			contextTime: ctx.currentTime,
+			performanceTime: performance.now() + (ctx.outputLatency || ctx.baseLatency || 0) * 1000,
+		};
+		if (!(stamp.performanceTime > 0)) return; // the audio has not started yet
+		this.readings.push(stamp.performanceTime - stamp.contextTime * 1000);
+		if (this.readings.length > MIDI_READINGS) this.readings.shift();
+		if (this.readings.length < MIDI_FIRST_READINGS) return;
+		const sorted = [...this.readings].sort((a, b) => a - b);
+		const median = sorted[sorted.length >> 1];
+		if (this.offset === null || Math.abs(median - this.offset) > MIDI_REMAP_MS) {
+			this.offset = median;
+			this.offsets.push([ctx.currentTime, median]);
+			if (this.offsets.length > LOG_LIMIT) this.offsets.shift();
+		}
+	}
+
+	/** Send what is queued, in time order, once the clocks' offset is known. */
+	flush() {
+		if (this.offset === null && this.queue.length > LOG_LIMIT) {
+			this.fail("MIDI out is off: the browser does not say when its audio plays.");
+		}
+		if (this.offset === null || !this.active) return;
+		const queue = this.queue.sort((a, b) => a[0] - b[0]);
+		this.queue = [];
+		for (const [time, data] of queue) if (!this.send(data, time * 1000 + this.offset)) return;
+	}
+
+	send(data, timestamp) {
+		try {
+			this.output.send(data, timestamp);
+			return true;
+		} catch (error) {
+			this.fail(`Sending MIDI to “${this.output.name}” failed (${error.message}); MIDI out is off.`);
+			return false;
+		}
+	}
+
+	/** Send MIDI stop to whoever follows the clock (and drop clock pulses not sent yet). */
+	stopClock() {
+		this.queue = this.queue.filter(([, data]) => data.length > 1);
+		if (this.clockRunning && this.active) this.send([MIDI_STOP], performance.now());
+		this.clockRunning = false;
+	}
+
+	/** Playback stopped. Notes already sent (at most the look-ahead) still play. */
+	stop() {
+		this.stopClock();
+		this.queue = [];
+	}
 }
 
 /** Places and starts notes on one audio context: the timing and gain rules of the export. */
@@ -94,7 +285,7 @@ class Sequencer {
 class Player {
 	constructor(model) {
 		this.model = model;
-		this.pattern = model.get("pattern");
+		this.pattern = model.get("_played");
 		this.version = 1;
 		this.seq = null;
 		this.timer = null;
@@ -103,6 +294,7 @@ class Player {
 		this.swaps = [];
 		this.listeners = new Set();
 		this.buffers = null;
+		this.midi = new MidiOut(model.get("_kit_info"), () => this.emit());
 	}
 
 	get playing() {
@@ -124,6 +316,7 @@ class Player {
 		const startFrame = Math.ceil((ctx.currentTime + START_DELAY) * info.sample_rate + stepFrames / 2);
 		this.seq = new Sequencer(ctx, out, this.buffers, info, this.model.get("bpm"), startFrame);
 		this.nextN = 0;
+		this.midi.start();
 		this.timer = setInterval(() => this.tick(), TICK_MS);
 		this.tick();
 		this.sync(true);
@@ -138,6 +331,7 @@ class Player {
 		setTimeout(() => out.disconnect(), 200);
 		this.pending = [];
 		this.seq = null;
+		this.midi.stop();
 		this.sync(false);
 	}
 
@@ -150,11 +344,35 @@ class Player {
 	}
 
 	scheduleNextStep() {
-		for (const note of this.seq.playStep(this.pattern, this.nextN, this.version)) {
+		const { seq, pattern, nextN: n } = this;
+		const notes = seq.playStep(pattern, n, this.version);
+		for (const note of notes) {
 			this.pending.push(note);
 			this.log.push(note[0]);
 		}
+		if (this.midi.active) {
+			try {
+				this.queueMidi(notes.map(([entry]) => entry), n);
+			} catch (error) {
+				this.midi.fail(`MIDI out stopped (${error.message}).`);
+			}
+		}
 		this.nextN += 1;
+	}
+
+	/** The MIDI of step n: its notes, half a step long (or up to the drum's next hit), and clock. */
+	queueMidi(entries, n) {
+		const { seq, pattern } = this;
+		const steps = pattern.hits.length;
+		const next = (n + 1) % steps;
+		for (const entry of entries) {
+			let off = entry.time + (MIDI_NOTE_STEPS * seq.stepFrames) / seq.sr;
+			if (pattern.hits[next][entry.cls]) {
+				off = Math.min(off, seq.frameOf(n + 1, pattern.offsets[next][entry.cls]) / seq.sr);
+			}
+			this.midi.note(entry.time, off, entry.cls, entry.velocity);
+		}
+		this.midi.clockStep(seq, n, n % steps);
 	}
 
 	/** Schedule every step whose earliest note (offset -0.5) falls inside the look-ahead. */
@@ -164,9 +382,36 @@ class Player {
 		while (seq.frameOf(this.nextN, -0.5) / seq.sr < now + LOOKAHEAD) this.scheduleNextStep();
 		this.pending = this.pending.filter(([entry]) => entry.time > now - 0.05);
 		if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+		if (this.midi.active) {
+			try {
+				this.midi.readClock(seq.ctx);
+				this.midi.flush();
+			} catch (error) {
+				this.midi.fail(`MIDI out stopped (${error.message}).`);
+			}
+		}
 	}
 
-	/** Take a new pattern; while playing, cancel what was scheduled from the next step on. */
+	/** Ask for MIDI access (a user gesture: the browser may prompt) and pick a port. */
+	async connectMidi() {
+		this.midi.message = "Asking the browser for MIDI access…";
+		this.emit();
+		try {
+			const access = await midiAccess();
+			const outputs = access ? [...access.outputs.values()] : [];
+			this.midi.message = !access ? midiProblem() : outputs.length ? "" : NO_PORTS;
+			if (outputs.length && !this.midi.active) this.midi.setOutput(outputs[0]);
+		} catch (error) {
+			this.midi.message = midiProblem(error);
+		}
+		this.emit();
+	}
+
+	/** Take a new pattern; while playing, cancel what was scheduled from the next step on.
+	 *
+	 * With MIDI out on, nothing is cancelled (notes sent to a MIDI port cannot be taken back):
+	 * the new pattern starts after the look-ahead, so MIDI and sound stay the same notes.
+	 */
 	setPattern(pattern) {
 		this.pattern = pattern;
 		this.version += 1;
@@ -174,20 +419,23 @@ class Player {
 		if (this.playing) {
 			const seq = this.seq;
 			swap.position = seq.position(seq.ctx.currentTime);
-			const now = seq.ctx.currentTime + SWAP_MARGIN;
-			let n = Math.floor(seq.position(now)) + 1;
-			while (seq.frameOf(n, -0.5) / seq.sr <= now) n += 1;
-			n = Math.min(n, this.nextN);
-			for (const [entry, source] of this.pending) {
-				if (entry.n >= n) {
-					source.stop();
-					entry.cancelled = true;
+			let n = this.nextN;
+			if (!this.midi.active) {
+				const now = seq.ctx.currentTime + SWAP_MARGIN;
+				n = Math.floor(seq.position(now)) + 1;
+				while (seq.frameOf(n, -0.5) / seq.sr <= now) n += 1;
+				n = Math.min(n, this.nextN);
+				for (const [entry, source] of this.pending) {
+					if (entry.n >= n) {
+						source.stop();
+						entry.cancelled = true;
+					}
 				}
+				this.pending = this.pending.filter(([entry]) => !entry.cancelled);
+				this.nextN = n;
+				this.scheduleNextStep(); // the swap's first step at once, even beyond the look-ahead
 			}
-			this.pending = this.pending.filter(([entry]) => !entry.cancelled);
-			this.nextN = n;
 			swap.n = n;
-			this.scheduleNextStep(); // the swap's first step at once, even beyond the look-ahead
 			this.tick();
 		}
 		this.swaps.push(swap);
@@ -255,9 +503,16 @@ function initialize({ model }) {
 			player.swaps = [];
 		},
 		renderOffline: async (loops) => toBase64(await player.renderOffline(loops)),
+		midi: () => ({
+			port: player.midi.output?.name ?? null,
+			clock: player.midi.clock,
+			message: player.midi.message,
+			offsets: player.midi.offsets.map((pair) => [...pair]),
+		}),
 	};
 	registry.drumMachines.push(hook);
-	model.on("change:pattern", () => player.setPattern(model.get("pattern")));
+	watchMidiPermission();
+	model.on("change:_played", () => player.setPattern(model.get("_played")));
 	model.on("change:bpm", () => player.setTempo(model.get("bpm")));
 	model.on("change:playing", () => (model.get("playing") ? player.play() : player.stop()));
 	model.on("msg:custom", saveFile);
@@ -266,6 +521,17 @@ function initialize({ model }) {
 		players.delete(uid);
 		registry.drumMachines = registry.drumMachines.filter((other) => other !== hook);
 	};
+}
+
+/** Where the page already has MIDI permission, list the ports at once (no prompt). */
+function watchMidiPermission() {
+	if (registry.midiPermissionChecked || !("requestMIDIAccess" in navigator)) return;
+	registry.midiPermissionChecked = true;
+	navigator.permissions
+		?.query({ name: "midi" })
+		.then((status) => status.state === "granted" && midiAccess())
+		.then(() => players.forEach((player) => player.emit()))
+		.catch(() => {}); // no permission API for MIDI here: ports are listed on Connect…
 }
 
 function el(tag, className, props = {}) {
@@ -283,61 +549,80 @@ function render({ model, el: host }) {
 	const tempo = el("input", "ll-dm-tempo-input", { type: "number", min: 20, max: 400, step: 1 });
 	const tempoLabel = el("label", "ll-dm-tempo");
 	tempoLabel.append(tempo, el("span", "ll-dm-unit", { textContent: "BPM" }));
+	const swing = swingKnob(model);
 	const info = el("span", "ll-dm-info");
-	const downloads = ["midi", "wav"].map((format) =>
+	const midi = midiControls(player);
+	const kinds = { midi: "MIDI", wav: "WAV", json: "NoteSequence JSON, for Magenta.js" };
+	const downloads = ["midi", "wav", "json"].map((format) =>
 		el("button", `ll-dm-download ll-dm-download-${format}`, {
 			type: "button",
-			textContent: `⤓ ${format === "midi" ? "MIDI" : "WAV"}`,
-			title: `Download the groove as ${format.toUpperCase()}`,
+			textContent: `⤓ ${format === "json" ? "JSON" : kinds[format]}`,
+			title: `Download the groove as ${kinds[format]} (with its tempo and swing)`,
 			onclick: () => model.send({ type: "download", format }),
 		}),
 	);
-	bar.append(playButton, tempoLabel, info, el("span", "ll-dm-spacer"), ...downloads);
-	const grid = el("div", "ll-dm-grid");
-	const playhead = el("div", "ll-dm-playhead");
-	root.append(bar, grid);
+	bar.append(playButton, tempoLabel, swing.root, info, el("span", "ll-dm-spacer"));
+	bar.append(midi.root, ...downloads);
+	const lines = el("div", "ll-dm-lines");
+	root.append(bar, midi.message, lines);
 	host.append(root);
 
 	let cells = []; // cells[step][cls]
+	let playheads = []; // one per line of the grid
 	let steps = 0;
+	let perLine = 0; // steps in a full line
 
+	/** The grid: up to 4 bars in one line; longer grooves fold into two (8 bars: 4 + 4). */
 	function build(pattern) {
 		steps = pattern.hits.length;
-		grid.replaceChildren();
-		grid.style.gridTemplateColumns = `var(--ll-dm-label-width) repeat(${steps}, minmax(0, 1fr))`;
-		grid.append(el("div", "ll-dm-corner"));
-		for (let s = 0; s < steps; s++) {
-			const beat = Math.floor(s / 4) % 4;
-			const num = el("div", "ll-dm-num", { textContent: s % 4 === 0 ? String(beat + 1) : "·" });
-			if (s % 16 === 0) {
-				num.textContent = `${s / 16 + 1}.1`;
-				num.classList.add("ll-dm-bar-start");
-			}
-			grid.append(num);
-		}
+		const bars = steps / 16;
+		perLine = Math.ceil(bars / Math.min(MAX_LINES, Math.ceil(bars / BARS_PER_LINE))) * 16;
+		lines.replaceChildren();
 		cells = Array.from({ length: steps }, () => []);
-		labels.forEach((label, cls) => {
-			const name = el("div", "ll-dm-label", { textContent: label });
-			name.style.setProperty("--c", colours[cls]);
-			grid.append(name);
-			for (let s = 0; s < steps; s++) {
-				const cell = el("div", "ll-dm-cell");
-				cell.style.setProperty("--c", colours[cls]);
-				cell.dataset.step = s;
-				cell.dataset.cls = cls;
-				if (Math.floor(s / 4) % 2 === 1) cell.classList.add("ll-dm-offbeat");
-				if (s % 4 === 0 && s > 0) cell.classList.add("ll-dm-beat-start");
-				if (s % 16 === 0 && s > 0) cell.classList.add("ll-dm-bar-start");
-				cell.append(el("div", "ll-dm-note"));
-				cells[s].push(cell);
-				grid.append(cell);
+		playheads = [];
+		for (let first = 0; first < steps; first += perLine) {
+			const last = Math.min(first + perLine, steps);
+			const grid = el("div", "ll-dm-grid");
+			grid.style.gridTemplateColumns = `var(--ll-dm-label-width) repeat(${perLine}, minmax(0, 1fr))`;
+			grid.append(el("div", "ll-dm-corner"));
+			for (let s = first; s < last; s++) {
+				const beat = Math.floor(s / 4) % 4;
+				const num = el("div", "ll-dm-num", { textContent: s % 4 === 0 ? String(beat + 1) : "·" });
+				if (s % 16 === 0) {
+					num.textContent = `${s / 16 + 1}.1`;
+					num.classList.add("ll-dm-bar-start");
+				}
+				grid.append(num);
 			}
-		});
-		grid.append(playhead);
+			labels.forEach((label, cls) => {
+				const name = el("div", "ll-dm-label", { textContent: label });
+				name.style.setProperty("--c", colours[cls]);
+				grid.append(name);
+				for (let s = first; s < last; s++) {
+					const cell = el("div", "ll-dm-cell");
+					cell.style.setProperty("--c", colours[cls]);
+					cell.dataset.step = s;
+					cell.dataset.cls = cls;
+					if (Math.floor(s / 4) % 2 === 1) cell.classList.add("ll-dm-offbeat");
+					if (s % 4 === 0 && s > first) cell.classList.add("ll-dm-beat-start");
+					if (s % 16 === 0 && s > first) cell.classList.add("ll-dm-bar-start");
+					cell.append(el("div", "ll-dm-note"));
+					cells[s].push(cell);
+					grid.append(cell);
+				}
+			});
+			const playhead = el("div", "ll-dm-playhead");
+			grid.append(playhead);
+			playheads.push(playhead);
+			lines.append(grid);
+		}
+		lastColumn = -1;
 	}
 
+	/** Hits and velocities of `pattern`; timing as played (with swing), so swing shows. */
 	function paint() {
 		const pattern = model.get("pattern");
+		const played = model.get("_played");
 		if (pattern.hits.length !== steps) build(pattern);
 		let count = 0;
 		for (let s = 0; s < steps; s++) {
@@ -345,7 +630,7 @@ function render({ model, el: host }) {
 				const cell = cells[s][c];
 				const on = pattern.hits[s][c] === 1;
 				const v = pattern.velocities[s][c];
-				const o = pattern.offsets[s][c];
+				const o = (played.hits[s]?.[c] === 1 ? played : pattern).offsets[s][c];
 				cell.classList.toggle("ll-dm-on", on);
 				cell.style.setProperty("--v", on ? v : 0);
 				cell.style.setProperty("--o", on ? o : 0);
@@ -363,6 +648,7 @@ function render({ model, el: host }) {
 		playButton.textContent = player.playing ? "■ Stop" : "▶ Play";
 		playButton.classList.toggle("ll-dm-active", player.playing);
 		if (document.activeElement !== tempo) tempo.value = Math.round(model.get("bpm") * 100) / 100;
+		midi.paint();
 		if (player.playing && !animating) {
 			animating = true;
 			requestAnimationFrame(animate);
@@ -374,15 +660,18 @@ function render({ model, el: host }) {
 	function animate() {
 		const pos = player.playhead();
 		if (pos === null) {
-			playhead.style.display = "none";
+			for (const playhead of playheads) playhead.style.display = "none";
 			lastColumn = -1;
 		} else {
 			const column = Math.floor(pos);
 			if (column !== lastColumn && cells[column]) {
 				const first = cells[column][0];
-				playhead.style.display = "block";
-				playhead.style.left = `${first.offsetLeft}px`;
-				playhead.style.width = `${first.offsetWidth}px`;
+				const line = Math.floor(column / perLine);
+				playheads.forEach((playhead, i) => {
+					playhead.style.display = i === line ? "block" : "none";
+				});
+				playheads[line].style.left = `${first.offsetLeft}px`;
+				playheads[line].style.width = `${first.offsetWidth}px`;
 				lastColumn = column;
 			}
 		}
@@ -402,12 +691,12 @@ function render({ model, el: host }) {
 
 	const toggle = () => (player.playing ? player.stop() : player.play());
 	playButton.addEventListener("click", toggle);
-	grid.addEventListener("click", (event) => {
+	lines.addEventListener("click", (event) => {
 		const cell = event.target.closest(".ll-dm-cell");
 		if (cell) toggleCell(Number(cell.dataset.step), Number(cell.dataset.cls));
 	});
 	// Space toggles play; keyup is swallowed too, or a focused button would click again.
-	const isSpace = (event) => event.code === "Space" && event.target !== tempo;
+	const isSpace = (event) => event.code === "Space" && !["INPUT", "SELECT"].includes(event.target.tagName);
 	root.addEventListener("keydown", (event) => {
 		if (!isSpace(event)) return;
 		event.preventDefault();
@@ -421,12 +710,126 @@ function render({ model, el: host }) {
 		model.save_changes();
 	});
 	model.on("change:pattern", paint);
+	model.on("change:_played", paint);
 	model.on("change:bpm", paintTransport);
 	player.listeners.add(paintTransport);
 
 	paint();
 	paintTransport();
-	return () => player.listeners.delete(paintTransport);
+	return () => {
+		player.listeners.delete(paintTransport);
+		swing.dispose();
+	};
+}
+
+/** The swing knob: drag up/down, scroll, arrow keys (shift: coarse); double-click resets. */
+function swingKnob(model) {
+	const root = el("div", "ll-dm-swing", {
+		title:
+			"Swing: plays the off-beat sixteenths late. 0% straight, 67% a triplet feel, 100% half a step late (a DAW's 75%). Drag, scroll or use the arrow keys; double-click for straight.",
+	});
+	const knob = el("div", "ll-dm-knob", { tabIndex: 0 });
+	knob.setAttribute("role", "slider");
+	knob.setAttribute("aria-label", "Swing");
+	knob.setAttribute("aria-valuemin", "0");
+	knob.setAttribute("aria-valuemax", "100");
+	knob.append(el("div", "ll-dm-knob-pointer"));
+	const value = el("span", "ll-dm-swing-value");
+	root.append(el("span", "ll-dm-swing-label", { textContent: "Swing" }), knob, value);
+
+	const set = (amount) => {
+		const swing = Math.round(Math.min(1, Math.max(0, amount)) * 100) / 100;
+		if (swing === model.get("swing")) return;
+		model.set("swing", swing);
+		model.save_changes();
+	};
+	const paint = () => {
+		const swing = model.get("swing");
+		knob.style.setProperty("--a", swing);
+		knob.setAttribute("aria-valuenow", String(Math.round(swing * 100)));
+		value.textContent = `${Math.round(swing * 100)}%`;
+	};
+	let drag = null;
+	knob.addEventListener("pointerdown", (event) => {
+		drag = { y: event.clientY, swing: model.get("swing") };
+		knob.setPointerCapture(event.pointerId);
+		knob.focus();
+	});
+	knob.addEventListener("pointermove", (event) => {
+		if (drag) set(drag.swing + (drag.y - event.clientY) / SWING_DRAG_PX);
+	});
+	const release = () => {
+		drag = null;
+	};
+	knob.addEventListener("pointerup", release);
+	knob.addEventListener("pointercancel", release);
+	knob.addEventListener(
+		"wheel",
+		(event) => {
+			event.preventDefault();
+			const pixels = event.deltaMode === WheelEvent.DOM_DELTA_LINE ? 40 * event.deltaY : event.deltaY;
+			set(model.get("swing") - Math.sign(pixels) * Math.min(0.05, Math.max(0.01, Math.abs(pixels) / 2000)));
+		},
+		{ passive: false },
+	);
+	knob.addEventListener("dblclick", () => set(0));
+	const keys = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
+	knob.addEventListener("keydown", (event) => {
+		let swing = null;
+		if (event.key in keys) swing = model.get("swing") + keys[event.key] * (event.shiftKey ? 0.1 : 0.01);
+		if (event.key === "Home") swing = 0;
+		if (event.key === "End") swing = 1;
+		if (swing === null) return;
+		event.preventDefault();
+		set(swing);
+	});
+	model.on("change:swing", paint);
+	paint();
+	return { root, dispose: () => model.off("change:swing", paint) };
+}
+
+/** MIDI out: a port picker (with Connect… until the page has MIDI access), clock, message. */
+function midiControls(player) {
+	const root = el("label", "ll-dm-midi", { title: "Play the groove live into a MIDI port (channel 10)" });
+	const select = el("select", "ll-dm-midi-port");
+	const clockBox = el("input", "ll-dm-midi-clock-input", { type: "checkbox" });
+	const clock = el("label", "ll-dm-midi-clock", {
+		title: "Also send MIDI clock (24 per quarter note) with start and stop, so a DAW can follow",
+	});
+	clock.append(clockBox, el("span", "", { textContent: "Clock" }));
+	root.append(el("span", "ll-dm-midi-label", { textContent: "MIDI out" }), select);
+	const wrapper = el("div", "ll-dm-midi-box");
+	wrapper.append(root, clock);
+	const message = el("div", "ll-dm-midi-msg", { role: "status" });
+
+	const option = (value, text) => el("option", "", { value, textContent: text });
+	function paint() {
+		const access = registry.midiAccess;
+		const outputs = access ? [...access.outputs.values()] : [];
+		const options = [option("", "Off"), ...outputs.map((port) => option(port.id, port.name))];
+		if (!outputs.length) options.push(option(CONNECT, access ? "Look for ports…" : "Connect…"));
+		const chosen = player.midi.output;
+		if (chosen && !outputs.includes(chosen)) options.push(option(chosen.id, chosen.name));
+		const same =
+			options.length === select.options.length &&
+			options.every((o, i) => o.value === select.options[i].value && o.text === select.options[i].text);
+		if (!same) select.replaceChildren(...options);
+		select.value = chosen?.id ?? "";
+		clockBox.checked = player.midi.clock;
+		message.textContent = player.midi.message;
+		message.style.display = player.midi.message ? "" : "none";
+	}
+	select.addEventListener("change", () => {
+		const value = select.value;
+		if (value === CONNECT) {
+			select.value = "";
+			player.connectMidi();
+		} else {
+			player.midi.setOutput(value ? registry.midiAccess.outputs.get(value) ?? null : null);
+		}
+	});
+	clockBox.addEventListener("change", () => player.midi.setClock(clockBox.checked));
+	return { root: wrapper, message, paint };
 }
 
 export default { initialize, render };

@@ -1,82 +1,20 @@
 """GroovePicker: choose a groove from the corpus, sample one, or upload a MIDI file.
 
-Every choice becomes a `Groove`: the pattern at the model's length, its latent point and a
-caption. The picker's `groove` trait holds the current one; observe it to react.
+Every choice becomes a `latentlab.lab.Groove` (the pattern at the model's length and its own
+tempo, its latent point and a caption), made by the facade: this module only shows them. The
+picker's `groove` trait holds the current one; observe it to react.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from latentlab.errors import LatentLabError
-from latentlab.lab import LatentLab
-from latentlab.pattern import DrumPattern
-from latentlab.widgets.common import StatusLine
+from latentlab.lab import Groove, LatentLab
+from latentlab.widgets.common import StatusLine, muted, upload_note
 from latentlab.widgets.latent_map import LatentMap
 from latentlab.widgets.pattern_strip import PatternStrip
-
-
-@dataclass(eq=False)
-class Groove:
-    """A chosen groove: its pattern (model length), latent point (z_dim,), caption, and its
-    atlas index when it is a corpus window."""
-
-    pattern: DrumPattern
-    z: np.ndarray
-    label: str
-    index: int | None = None
-
-
-def fit(pattern: DrumPattern, steps: int) -> DrumPattern:
-    """The pattern cut, or padded with silence, to `steps` steps."""
-    hvo = pattern.to_array()[:steps]
-    hvo = np.pad(hvo, ((0, steps - len(hvo)), (0, 0)))
-    return DrumPattern.from_array(hvo, pattern.bpm)
-
-
-def corpus_groove(lab: LatentLab, index: int) -> Groove:
-    """The corpus window at an atlas index, with its stored latent point."""
-    r = lab.record(index)
-    bars = f"bars {r['first_bar'] + 1}–{r['first_bar'] + lab.bars}"
-    parts = (r["style"], r["drummer"], r["substyle"], bars, f"{r['bpm']:g} bpm")
-    label = " · ".join(p for p in parts if p)
-    return Groove(lab.corpus_pattern(index), lab.atlas.latents[index].copy(), label, index)
-
-
-def sampled_groove(lab: LatentLab, seed: int, style: str = "") -> Groove:
-    """A greedy decode of a point drawn from the prior, or from a style's Gaussian."""
-    if style:
-        z = lab.sample_style_latents(style, 1, seed=seed)[0]
-        label = f"sampled from the {style} Gaussian (seed {seed})"
-    else:
-        z = lab.sample_latents(1, seed)[0]
-        label = f"sampled from the prior N(0, I) (seed {seed})"
-    return Groove(lab.decode(z[None])[0], z, label)
-
-
-def uploaded_groove(lab: LatentLab, name: str, data: bytes) -> Groove:
-    """A groove from the bytes of a drum MIDI file: its first bars at the model's length."""
-    pattern = DrumPattern.from_midi(bytes(data), name=name)
-    fitted = fit(pattern, lab.model.config.steps)
-    if fitted.n_hits == 0:
-        raise LatentLabError(f"{name}: its first {lab.bars} bars have no drum hits")
-    note = f" (first {lab.bars} of {pattern.bars} bars)" if pattern.bars > lab.bars else ""
-    return Groove(fitted, lab.encode(fitted)[0], f"uploaded: {name}{note}")
-
-
-def pick_index(lab: LatentLab, style: str = "", seed: int = 0) -> int:
-    """A random corpus window (a beat, not a fill) of a style; of any style when `style` is
-    empty or the corpus has no beats in it (another checkpoint's corpus, say)."""
-    meta = lab.atlas.meta
-    beats = meta["beat_type"] != "fill"
-    candidates = np.flatnonzero(beats & (meta["style"] == style))
-    if not len(candidates):
-        candidates = np.flatnonzero(beats) if beats.any() else np.arange(len(lab.atlas))
-    return int(np.random.default_rng(seed).choice(candidates))
 
 
 class GroovePicker(widgets.VBox):
@@ -106,7 +44,7 @@ class GroovePicker(widgets.VBox):
         corpus_tab = widgets.VBox([self.style, self.file, self.window, self.random])
 
         self.sample_from = widgets.Dropdown(
-            options=[("the prior N(0, I)", "")] + [(f"style {s}", s) for s in lab.styles],
+            options=[("any style", "")] + [(f"style {s}", s) for s in lab.styles],
             description="From",
             layout=wide,
         )
@@ -114,11 +52,8 @@ class GroovePicker(widgets.VBox):
         sample_tab = widgets.VBox([self.sample_from, self.sample])
 
         self.upload = widgets.FileUpload(accept=".mid,.midi", multiple=False)
-        upload_note = widgets.HTML(
-            f"A drum MIDI file in 4/4 (General MIDI drums, channel 10); "
-            f"its first {lab.bars} bars are used."
-        )
-        upload_tab = widgets.VBox([self.upload, upload_note])
+        note = widgets.HTML(muted(upload_note(lab.bars)))
+        upload_tab = widgets.VBox([self.upload, note])
 
         self.tabs = widgets.Tab(
             children=[corpus_tab, sample_tab, upload_tab],
@@ -145,12 +80,15 @@ class GroovePicker(widgets.VBox):
         top = widgets.HBox([header, widgets.VBox([self.preview, self.caption])])
         super().__init__([top, self.tabs, self.status])
         self.add_class("ll-picker")
-        self.choose_corpus(pick_index(lab, style, seed))
+        self.choose_corpus(lab.pick_window(style, seed))
 
     # ---- choices ------------------------------------------------------------------------
     def set_groove(self, groove: Groove) -> None:
-        self.preview.show([groove.pattern], [f"{groove.pattern.n_hits} hits · click to play"])
-        self.caption.value = f'<span style="color:#57606a">{groove.label}</span>'
+        pattern = groove.pattern
+        self.preview.show(
+            [pattern], [f"{pattern.n_hits} hits · {pattern.bpm:.0f} bpm · click to play"]
+        )
+        self.caption.value = muted(groove.label)
         self.groove = groove
 
     def choose_corpus(self, index: int) -> None:
@@ -165,11 +103,11 @@ class GroovePicker(widgets.VBox):
             self.window.value = index
         finally:
             self._quiet = False
-        self.set_groove(corpus_groove(self.lab, index))
+        self.set_groove(self.lab.corpus_groove(index))
 
     def choose_random(self) -> None:
         self._seed += 1
-        self.choose_corpus(pick_index(self.lab, self.style.value, self._seed))
+        self.choose_corpus(self.lab.pick_window(self.style.value, self._seed))
 
     # ---- corpus controls ------------------------------------------------------------------
     def _fill_files(self) -> None:
@@ -177,10 +115,7 @@ class GroovePicker(widgets.VBox):
         rows = np.flatnonzero(meta["style"] == self.style.value)
         files: dict[str, str] = {}
         for i in rows:
-            file_id = str(meta["file_id"][i])
-            if file_id not in files:
-                parts = (meta["drummer"][i], meta["substyle"][i], f"{meta['bpm'][i]:g} bpm")
-                files[file_id] = " · ".join(str(p) for p in (*parts, meta["beat_type"][i]) if p)
+            files.setdefault(str(meta["file_id"][i]), self.lab.caption(i, window=False))
         self.file.options = [(label, file_id) for file_id, label in files.items()]
 
     def _fill_windows(self) -> None:
@@ -213,14 +148,14 @@ class GroovePicker(widgets.VBox):
     # ---- sample and upload ----------------------------------------------------------------
     def _on_sample(self, _button: widgets.Button) -> None:
         self._seed += 1
-        self.set_groove(sampled_groove(self.lab, self._seed, self.sample_from.value))
+        self.set_groove(self.lab.sampled_groove(self._seed, self.sample_from.value))
 
     def _on_upload(self, change: dict) -> None:
         files = change["new"]
         if not files:
             return
         item = files[0]
-        self.set_groove(uploaded_groove(self.lab, item["name"], bytes(item["content"])))
+        self.set_groove(self.lab.read_groove(bytes(item["content"]), item["name"]))
 
 
 class MapPicker(widgets.VBox):

@@ -11,25 +11,17 @@ of a Beat Blender pad with two more grooves under them.
 from __future__ import annotations
 
 import ipywidgets as widgets
-import numpy as np
 
 from latentlab.analysis import METHODS, Interpolation, interpolate
-from latentlab.lab import LatentLab
-from latentlab.pattern import DrumPattern
+from latentlab.lab import LatentLab, chain
 from latentlab.widgets.blend_pad import BlendView
-from latentlab.widgets.common import StatusLine, heading, play, solo
+from latentlab.widgets.common import StatusLine, heading, load, muted, play, solo
 from latentlab.widgets.drum_machine import DrumMachine
-from latentlab.widgets.groove_picker import GroovePicker, MapPicker, corpus_groove, pick_index
+from latentlab.widgets.groove_picker import GroovePicker, MapPicker
 from latentlab.widgets.pattern_strip import PatternStrip
 from latentlab.widgets.plots import legend, line_figure, update_lines
 
 TITLES = {"slerp": "slerp", "lerp": "lerp", "data": "data space"}
-
-
-def chain(patterns: list[DrumPattern], bpm: float) -> DrumPattern:
-    """Patterns one after the other as one long pattern (a chain to loop)."""
-    hvo = np.concatenate([p.to_array() for p in patterns])
-    return DrumPattern.from_array(hvo, bpm)
 
 
 class InterpolationView(widgets.VBox):
@@ -44,7 +36,8 @@ class InterpolationView(widgets.VBox):
             steps, min=3, max=15, step=2, description="Steps", continuous_update=False
         )
         self.steps.add_class("ll-steps")
-        self.machine = DrumMachine(self.a.groove.pattern)
+        self.machine = DrumMachine()
+        load(self.machine, self.a.groove.pattern, self.a.groove.label)
         self.machine.add_class("ll-interp-machine")
         self.strips = {m: PatternStrip(TITLES[m]) for m in METHODS}
         self.chain_buttons = {
@@ -80,8 +73,8 @@ class InterpolationView(widgets.VBox):
             picker.preview.on_click(lambda _, p=picker: self._play_groove(p))
         self.steps.observe(self.status.guard(self._on_pick), "value")
 
-        corner_c = corpus_groove(lab, pick_index(lab, "jazz", seed + 2))
-        corner_d = corpus_groove(lab, pick_index(lab, "latin", seed + 3))
+        corner_c = lab.corpus_groove(lab.pick_window("jazz", seed + 2))
+        corner_d = lab.corpus_groove(lab.pick_window("latin", seed + 3))
         self.blend_machine = DrumMachine(self.a.groove.pattern)
         self.blend_machine.add_class("ll-blend-machine")
         self.blend = BlendView(
@@ -140,18 +133,13 @@ class InterpolationView(widgets.VBox):
     def update(self) -> None:
         """Recompute the three paths for the current A, B and number of steps."""
         a, b = self.a.groove, self.b.groove
-        self.result = interpolate(
-            self.lab, a.pattern.to_array(), b.pattern.to_array(), self.steps.value, a.z, b.z
-        )
-        bpm = a.pattern.bpm
+        self.result = interpolate(self.lab, a.pattern, b.pattern, self.steps.value, a.z, b.z)
         for method in METHODS:
-            hvo = self.result.hvo[method]
             captions = [
                 f"{t:.0%} · {d} from A"
                 for t, d in zip(self.result.t, self.result.to_a[method], strict=True)
             ]
-            patterns = [DrumPattern.from_array(h, bpm) for h in hvo]
-            self.strips[method].show(patterns, captions)
+            self.strips[method].show(self.result.patterns(method), captions)
             self.strips[method].follow(None)
         update_lines(
             self.figure,
@@ -167,8 +155,9 @@ class InterpolationView(widgets.VBox):
             if other != method:
                 strip.selected = -1
         pattern = self.strips[method].patterns[index]
-        self._say(f"{TITLES[method]}, step {index + 1} of {self.steps.value}")
-        play(self.machine, pattern)
+        what = f"{TITLES[method]}, step {index + 1} of {self.steps.value}"
+        self._say(f"{what}, {pattern.bpm:.0f} bpm")
+        play(self.machine, pattern, f"{what} from A to B")
 
     def play_chain(self, method: str) -> None:
         """Loop every step of one path, A to B, one after the other."""
@@ -176,18 +165,22 @@ class InterpolationView(widgets.VBox):
             strip.selected = -1
             strip.follow(self.machine if other == method else None)
         patterns = self.strips[method].patterns
-        self._say(f"the whole {TITLES[method]} chain: {len(patterns)} grooves, A to B")
-        play(self.machine, chain(patterns, self.machine.bpm))
+        chained = chain(patterns)
+        self._say(
+            f"the whole {TITLES[method]} chain: {len(patterns)} grooves, A to B, at "
+            f"{chained.bpm:.0f} bpm (the mean of their tempi)"
+        )
+        play(self.machine, chained, f"{TITLES[method]} chain from A to B")
 
     def _play_groove(self, picker: GroovePicker) -> None:
         for strip in self.strips.values():
             strip.selected = -1
             strip.follow(None)
         self._say(picker.groove.label)
-        play(self.machine, picker.groove.pattern)
+        play(self.machine, picker.groove.pattern, picker.groove.label)
 
     def _say(self, text: str) -> None:
-        self.now_playing.value = f'<span style="color:#57606a">playing: {text}</span>'
+        self.now_playing.value = muted(f"playing: {text}")
 
     def _on_pick(self, _change: dict) -> None:
         self.update()
@@ -196,6 +189,6 @@ class InterpolationView(widgets.VBox):
 
     def _on_new_corners(self, _button: widgets.Button) -> None:
         self._corner_seed += 1
-        c = corpus_groove(self.lab, pick_index(self.lab, seed=2 * self._corner_seed))
-        d = corpus_groove(self.lab, pick_index(self.lab, seed=2 * self._corner_seed + 1))
+        c = self.lab.corpus_groove(self.lab.pick_window(seed=2 * self._corner_seed))
+        d = self.lab.corpus_groove(self.lab.pick_window(seed=2 * self._corner_seed + 1))
         self.blend.set_corners([self.a.groove, self.b.groove, c, d])

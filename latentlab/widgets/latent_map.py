@@ -28,31 +28,11 @@ from bqplot_gl import ScatterGL
 
 from latentlab.atlas import Atlas
 from latentlab.errors import LatentLabError
+from latentlab.lab import select_windows
 from latentlab.pattern import STEPS_PER_BAR
+from latentlab.widgets.theme import INK, STYLE_COLOURS, stylesheet
 
-# Categorical colours (d3's category20 without its greys), given to styles by size.
-STYLE_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#17becf",
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-    "#c5b0d5",
-    "#c49c94",
-    "#f7b6d2",
-    "#dbdb8d",
-    "#9edae5",
-)
 ALL = "all"
-INK = "#111318"  # the markers' dark colour
 BEAT_CHOICES = (("All", ALL), ("Beats", "beat"), ("Fills", "fill"))
 MARGIN = 0.04  # empty border around the points, as a share of the map's extent
 # Columns of the compact per-point table the page's tooltips read (all uint16).
@@ -83,7 +63,7 @@ class MapPointer(anywidget.AnyWidget):
     """
 
     _esm = Path(__file__).with_name("latent_map.js")
-    _css = Path(__file__).with_name("latent_map.css")
+    _css = stylesheet(Path(__file__).with_name("latent_map.css"))
 
     _target = traitlets.Unicode().tag(sync=True)
     _coords = traitlets.Bytes().tag(sync=True)  # float32 (n, 2)
@@ -104,6 +84,7 @@ class LatentMap(widgets.VBox):
     """
 
     selected = traitlets.Int(None, allow_none=True)
+    filters = traitlets.Dict()  # the filters of the points shown: style, drummer, beat_type
 
     def __init__(self, atlas: Atlas, width: int = 600, height: int = 420) -> None:
         self.atlas = atlas
@@ -236,21 +217,15 @@ class LatentMap(widgets.VBox):
         """Show only windows of a style, a drummer and/or a beat type (None: all); returns
         how many are shown. The filter controls follow."""
         wanted = {"style": style or ALL, "drummer": drummer or ALL, "beat_type": beat_type or ALL}
-        for column, value in wanted.items():
-            known = self._names[column]
-            if value != ALL and value not in known:
-                raise LatentLabError(f"map filter: {column} {value!r} is unknown")
+        chosen = {column: None if value == ALL else value for column, value in wanted.items()}
+        shown = select_windows(self.atlas, **chosen).astype(np.uint32)
         controls = (self.style_filter, self.drummer_filter, self.beat_filter)
         with self.hold_trait_notifications():
             for control, value in zip(controls, wanted.values(), strict=True):
                 control.unobserve(self._on_filter, "value")
                 control.value = value
                 control.observe(self._on_filter, "value")
-        keep = np.ones(len(self.atlas), bool)
-        for column, value in wanted.items():
-            if value != ALL:
-                keep &= self.atlas.meta[column] == value
-        self._shown = np.flatnonzero(keep).astype(np.uint32)
+        self._shown = shown
         coords = self.atlas.coords[self._shown]
         with self._points.hold_sync():
             self._points.x = coords[:, 0]
@@ -258,6 +233,7 @@ class LatentMap(widgets.VBox):
             self._points.color = self._style_code[self._shown]
         self.pointer._shown = self._shown.astype("<u4").tobytes()
         self._draw_legend(wanted["style"])
+        self.filters = chosen
         return len(self._shown)
 
     def _on_filter(self, _change: Any) -> None:

@@ -1,8 +1,9 @@
 """NeighbourGrid: a 3x3 grid of small step-grid pictures, the "Drum VAE" neighbourhood.
 
 An anywidget (neighbour_grid.js): Python sets the nine grooves (row by row from the top
-left; the centre is the current groove) and the two axis names; the page draws them and
-reports clicks on cells and the explorer's keys (arrows, 'c', 'r'). In a Voila dashboard it
+left; the centre is the current groove) as pictures drawn by `pattern_svg` (the one groove
+thumbnail) and the two axis names; the page shows them and reports clicks on cells and the
+explorer's keys (arrows, 'c', 'r'). In a Voila dashboard it
 listens for the keys on the whole page unless a text field or slider has the focus; in
 JupyterLab, whose own keys they are, only while the focus is in the grid.
 """
@@ -14,25 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import numpy as np
 import traitlets
 
 from latentlab.errors import LatentLabError
 from latentlab.pattern import DrumPattern
-from latentlab.widgets.drum_machine import DRUM_COLOURS
+from latentlab.widgets.pattern_strip import pattern_svg
+from latentlab.widgets.theme import stylesheet
 
 KEYS = ("left", "right", "up", "down", "c", "r")
 CENTRE = 4
-
-
-def cell_data(pattern: DrumPattern) -> list[list[float]]:
-    """The hits of a pattern as [step, class, velocity] triples, the form the page draws."""
-    steps, classes = np.nonzero(pattern.hits)
-    velocities = pattern.velocities[steps, classes]
-    return [
-        [int(s), int(c), round(float(v), 3)]
-        for s, c, v in zip(steps, classes, velocities, strict=True)
-    ]
 
 
 class NeighbourGrid(anywidget.AnyWidget):
@@ -43,11 +34,9 @@ class NeighbourGrid(anywidget.AnyWidget):
     """
 
     _esm = Path(__file__).with_name("neighbour_grid.js")
-    _css = Path(__file__).with_name("neighbour_grid.css")
+    _css = stylesheet(Path(__file__).with_name("neighbour_grid.css"))
 
-    cells = traitlets.List().tag(sync=True)
-    steps = traitlets.Int(32).tag(sync=True)
-    _colours = traitlets.List(list(DRUM_COLOURS)).tag(sync=True)
+    svgs = traitlets.List(traitlets.Unicode()).tag(sync=True)
     x_label = traitlets.Unicode().tag(sync=True)
     y_label = traitlets.Unicode().tag(sync=True)
     active = traitlets.Int(None, allow_none=True).tag(sync=True)
@@ -64,8 +53,7 @@ class NeighbourGrid(anywidget.AnyWidget):
         if len(patterns) != 9:
             raise LatentLabError(f"neighbour grid: needs 9 grooves, got {len(patterns)}")
         with self.hold_sync():
-            self.cells = [cell_data(p) for p in patterns]
-            self.steps = patterns[CENTRE].steps
+            self.svgs = [pattern_svg(p) for p in patterns]
             self.x_label, self.y_label = x_label, y_label
             self.active = CENTRE
             self.version += 1

@@ -1,7 +1,8 @@
 """PatternStrip: a row of small step-grid pictures of grooves; clicking one plays it.
 
-The pictures are SVG drawn here in Python (`pattern_svg`), so every view of a groove in the
-dashboards (strips, blend-pad corners, picker previews) looks the same. An anywidget: the
+The pictures are SVG drawn here in Python (`pattern_svg`), the one groove-thumbnail renderer:
+every small view of a groove (strips, blend-pad corners, picker previews, the explorer's
+neighbourhood grid) looks the same. An anywidget: the
 page sends a message when a picture is clicked, Python runs the `on_click` callbacks and
 sets `selected` to highlight it. A strip can also follow a DrumMachine playing its grooves
 as one chain, and highlight the one sounding (from the player's playhead in the page).
@@ -17,7 +18,14 @@ import anywidget
 import traitlets
 
 from latentlab.pattern import STEPS_PER_BAR, STEPS_PER_BEAT, DrumPattern
-from latentlab.widgets.drum_machine import DRUM_COLOURS, DrumMachine
+from latentlab.widgets.drum_machine import DrumMachine
+from latentlab.widgets.theme import (
+    DRUM_COLOURS,
+    GRID_BAR_LINE,
+    GRID_GROUND,
+    GRID_STRIPE,
+    stylesheet,
+)
 
 
 def pattern_svg(pattern: DrumPattern) -> str:
@@ -27,15 +35,17 @@ def pattern_svg(pattern: DrumPattern) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {steps} {rows}" '
         'preserveAspectRatio="none" class="ll-pattern-svg">',
-        f'<rect width="{steps}" height="{rows}" fill="#17191e"/>',
+        f'<rect width="{steps}" height="{rows}" fill="{GRID_GROUND}"/>',
     ]
     for beat in range(1, steps // STEPS_PER_BEAT, 2):
         parts.append(
             f'<rect x="{beat * STEPS_PER_BEAT}" width="{STEPS_PER_BEAT}" height="{rows}" '
-            'fill="#232730"/>'
+            f'fill="{GRID_STRIPE}"/>'
         )
     for bar in range(STEPS_PER_BAR, steps, STEPS_PER_BAR):
-        parts.append(f'<rect x="{bar - 0.06}" width="0.12" height="{rows}" fill="#7a8394"/>')
+        parts.append(
+            f'<rect x="{bar - 0.06}" width="0.12" height="{rows}" fill="{GRID_BAR_LINE}"/>'
+        )
     for step, cls in zip(*pattern.hits.nonzero(), strict=True):
         velocity = float(pattern.velocities[step, cls])
         x = step + 0.12 + 0.5 * float(pattern.offsets[step, cls])
@@ -51,7 +61,7 @@ class PatternStrip(anywidget.AnyWidget):
     """Pictures of grooves in a row, each with a caption; `selected` is highlighted (-1: none)."""
 
     _esm = Path(__file__).with_name("pattern_strip.js")
-    _css = Path(__file__).with_name("pattern_strip.css")
+    _css = stylesheet(Path(__file__).with_name("pattern_strip.css"))
 
     title = traitlets.Unicode("").tag(sync=True)
     svgs = traitlets.List(traitlets.Unicode()).tag(sync=True)

@@ -12,7 +12,8 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+from latentlab.widgets.theme import MUTED, PLOT_COLOURS
+
 MARGIN = {"top": 36, "bottom": 44, "left": 64, "right": 16}
 
 
@@ -47,9 +48,9 @@ def legend(names: Sequence[str], note: str = "") -> widgets.HTML:
     items = "".join(
         f'<span style="margin-right:14px"><span style="color:{colour};font-weight:700">'
         f"&#9473;&#9473;</span> {name}</span>"
-        for name, colour in zip(names, PALETTE, strict=False)
+        for name, colour in zip(names, PLOT_COLOURS, strict=False)
     )
-    extra = f'<span style="color:#57606a">{note}</span>' if note else ""
+    extra = f'<span style="color:{MUTED}">{note}</span>' if note else ""
     return widgets.HTML(f'<div style="font-size:12px;margin-left:64px">{items}{extra}</div>')
 
 
@@ -122,7 +123,7 @@ def line_figure(
     x = np.asarray(x, np.float64)
     low, high = x_range if x_range is not None else (x.min(), x.max())
     scales = {"x": bq.LinearScale(min=float(low), max=float(high)), "y": bq.LinearScale()}
-    colours = list(PALETTE[: len(series)])
+    colours = list(PLOT_COLOURS[: len(series)])
     solid = bq.Lines(
         x=x,
         y=_rows(series),
@@ -186,7 +187,7 @@ def band_figure(
         x=x,
         y=[np.asarray(low, np.float64), np.asarray(high, np.float64)],
         fill="between",
-        fill_colors=[PALETTE[0]],
+        fill_colors=[PLOT_COLOURS[0]],
         fill_opacities=[0.18],
         colors=["transparent"],
         scales=scales,
@@ -201,7 +202,7 @@ def band_figure(
             marker_size=16,
             scales=scales,
         )
-        for (name, y), colour in zip(lines.items(), PALETTE, strict=False)
+        for (name, y), colour in zip(lines.items(), PLOT_COLOURS, strict=False)
     ]
     figure = _figure(marks, scales, title, x_label, y_label, height, width)
     fit_y(figure)
@@ -217,7 +218,7 @@ def bar_figure(
     line: float | None = None,
     height: str = "240px",
     width: str = "100%",
-    colour: str = PALETTE[0],
+    colour: str = PLOT_COLOURS[0],
 ) -> bq.Figure:
     """Bars of y over x, with an optional horizontal reference line at `line`."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
@@ -228,7 +229,7 @@ def bar_figure(
             bq.Lines(
                 x=[x.min(), x.max()],
                 y=[line, line],
-                colors=[PALETTE[3]],
+                colors=[PLOT_COLOURS[3]],
                 line_style="dashed",
                 scales=scales,
             )

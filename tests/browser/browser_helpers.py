@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conftest import scaled
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,7 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
-PAGE_TIMEOUT_MS = 60_000
+PAGE_TIMEOUT_MS = 1000 * scaled(60)  # a page load
+ACTION_TIMEOUT_MS = 1000 * scaled(10)  # Playwright's limit for one click, key press, ...
 LOCAL = "http://127.0.0.1:"
 
 
@@ -54,7 +57,7 @@ class NotebookServer:
             self.process = subprocess.Popen(
                 command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self._wait_listening(60)
+        self._wait_listening(scaled(60))
 
     @classmethod
     def voila(cls, notebook: Path, log_dir: Path) -> NotebookServer:
@@ -126,10 +129,15 @@ def launch(playwright, autoplay: bool = True):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
 
 
-def open_page(browser, url: str, ready_selector: str):
-    """A 1280x800 page of `url`, loaded until `ready_selector` shows; returns (page, watch)."""
+def open_page(browser, url: str, ready_selector: str, init_script: str | None = None):
+    """A 1280x800 page of `url`, loaded until `ready_selector` shows; returns (page, watch).
+
+    `init_script` runs in the page before its own scripts (to stub a browser API)."""
     page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    if init_script:
+        page.add_init_script(init_script)
     watch = PageWatch()
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
     page.on("console", watch.on_console)
     page.on("pageerror", watch.on_page_error)
 
@@ -143,7 +151,7 @@ def open_page(browser, url: str, ready_selector: str):
     return page, watch
 
 
-def run_in_jupyterlab(page, done_selector: str, timeout: float = 60) -> None:
+def run_in_jupyterlab(page, done_selector: str, timeout: float = scaled(60)) -> None:
     """Run all cells of the notebook open in JupyterLab until `done_selector` shows.
 
     On a busy machine JupyterLab sometimes drops a run made while its kernel connects, or

@@ -1,6 +1,7 @@
-"""Two grooves shared by the browser tests and their fixture notebook (Voila runs it here).
+"""Grooves shared by the browser tests and their fixture notebook (Voila runs it here).
 
-Both have a note on every step, so the first step after a swap always has one to schedule.
+Grooves A and B have a note on every step, so the first step after a swap always has one to
+schedule; the long groove is eight bars, the length of a continuation.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import numpy as np
 from latentlab.pattern import N_CLASSES, DrumPattern
 
 
-def _pattern(hits: list[tuple[int, int, float, float]], bpm: float = 120.0) -> DrumPattern:
-    h, v, o = (np.zeros((32, N_CLASSES)) for _ in range(3))
+def _pattern(
+    hits: list[tuple[int, int, float, float]], bpm: float = 120.0, bars: int = 2
+) -> DrumPattern:
+    h, v, o = (np.zeros((16 * bars, N_CLASSES)) for _ in range(3))
     for step, cls, vel, off in hits:
         h[step, cls], v[step, cls], o[step, cls] = 1, vel, off
     return DrumPattern(h, v, o, bpm)
@@ -34,3 +37,15 @@ def groove_b() -> DrumPattern:
     hits += [(s, 8, 0.7 if s % 2 == 0 else 0.4, -0.08 if s % 2 else 0.0) for s in range(32)]
     hits += [(s, 3, 0.55, 0.0) for s in range(2, 32, 4)]
     return _pattern(hits)
+
+
+def long_groove() -> DrumPattern:
+    """Eight bars of a rock beat, each bar told apart by a tom on its own sixteenth."""
+    hits = [(0, 7, 0.9, 0.0)]
+    for bar in range(8):
+        first = 16 * bar
+        hits += [(first + s, 0, 0.95, 0.0) for s in (0, 10)]
+        hits += [(first + s, 1, 0.85, 0.05) for s in (4, 12)]
+        hits += [(first + s, 2, 0.7 if s % 4 == 0 else 0.4, 0.0) for s in range(0, 16, 2)]
+        hits += [(first + 1 + 2 * bar, 5, 0.75, 0.0)]
+    return _pattern(hits, bars=8)

@@ -10,16 +10,17 @@ and run in file order.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from .browser_helpers import ARTIFACTS, launch, open_page
+from latentlab.shipped import shipped
+
+from .browser_helpers import ACTION_TIMEOUT_MS, ARTIFACTS, launch, open_page
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-WAIT_MS = 20_000
+NOTEBOOKS = shipped("notebooks")
+WAIT_MS = 2 * ACTION_TIMEOUT_MS
 HOOKS = "window.latentlab.drumMachines"
 NOTE = re.compile(r'<rect x="([-\d.]+)" y="([\d.]+)" width="0.76"')
 
@@ -306,7 +307,7 @@ def test_the_amount_slider_swaps_the_groove_while_playing(attributes) -> None:
 
 def test_another_vector_redraws_the_pushes(attributes) -> None:
     page = attributes
-    page.select_option(".ll-attribute select", label="shuffle (swing ratio)")
+    page.select_option(".ll-attribute select", label="Shuffle (swing ratio)")  # the registry's
     page.wait_for_function(
         "() => document.querySelector('.ll-attribute-readout').innerText.includes('shuffle')",
         timeout=WAIT_MS,

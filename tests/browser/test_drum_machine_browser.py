@@ -22,37 +22,12 @@ from latentlab.widgets.drum_machine import DRUM_COLOURS
 
 from .browser_helpers import ARTIFACTS, launch, open_page, run_in_jupyterlab
 from .drum_grooves import groove_a, groove_b
+from .drum_machine_page import HOOK, NOTEBOOK, WAIT_MS, hook, page_fixtures
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = Path(__file__).with_name("drum_machine.ipynb")
-HOOK = "window.latentlab.drumMachines[0]"
-WAIT_MS = 10_000
 STEPS = 32
-
-
-@pytest.fixture(scope="module")
-def served_page(browser, voila):
-    page, watch = open_page(browser, voila(NOTEBOOK).url, ".ll-dm-cell")
-    page.wait_for_function(f"() => {HOOK} !== undefined", timeout=WAIT_MS)
-    page.watch = watch
-    yield page
-    page.close()
-
-
-@pytest.fixture
-def page(served_page):
-    """The shared page; after each test: no console errors, no Python errors, no CDN use."""
-    yield served_page
-    assert served_page.watch.errors == []
-    assert served_page.inner_text(".test-errors").strip() == ""
-    assert all("fonts" in u or "fontawesome" in u for u in served_page.watch.external), (
-        "only the Voila template's font links may leave localhost"
-    )
-
-
-def hook(page, call: str):
-    return page.evaluate(f"() => {HOOK}.{call}")
+served_page, page = page_fixtures()
 
 
 def python_pattern(page) -> dict:

@@ -15,8 +15,9 @@ import pytest
 from conftest import groove_notes, write_drum_midi
 
 from latentlab.pattern import DrumPattern
+from latentlab.widgets.common import file_stem
 
-from .browser_helpers import ARTIFACTS, NotebookServer, launch, open_page
+from .browser_helpers import ACTION_TIMEOUT_MS, ARTIFACTS, NotebookServer, launch, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MAP = "window.latentlab.latentMaps[0]"
 GRID = "window.latentlab.neighbourGrids[0]"
 DM = "window.latentlab.drumMachines[0]"
-WAIT_MS = 10_000
-READY = ".ll-ng-canvas"
+WAIT_MS = ACTION_TIMEOUT_MS
+READY = ".ll-ng-cell svg"
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,8 @@ def page(served_page):
     """The shared page; after each test: no console errors, no error shown, nothing external."""
     yield served_page
     assert served_page.watch.errors == []
-    assert served_page.locator(".ll-ex-message.ll-ex-error").count() == 0, served_page.inner_text(
-        ".ll-ex-message"
+    assert served_page.locator(".ll-ex-message.ll-status-error").count() == 0, (
+        served_page.inner_text(".ll-ex-message")
     )
     assert served_page.watch.external == [], "the page loads nothing from outside"
 
@@ -140,12 +141,12 @@ def test_the_landing_page_is_the_explorer_ready_to_use(page, dashboard) -> None:
 
 
 def test_clicking_a_map_point_plays_it_and_changes_the_grid(page) -> None:
-    cells_before = hook(page, f"{GRID}.cells()")
+    cells_before = hook(page, f"{GRID}.svgs()")
     version = hook(page, f"{DM}.version()")
     index = click_point(page, 0)
     wait_now_playing(page, f"#{index}")
     assert f"#{index}" in now_playing(page)
-    assert hook(page, f"{GRID}.cells()") != cells_before
+    assert hook(page, f"{GRID}.svgs()") != cells_before
     page.wait_for_function(
         f"() => {DM}.scheduled().some((e) => e.version > {version})", timeout=WAIT_MS
     )
@@ -233,7 +234,7 @@ def test_a_bad_upload_says_what_is_wrong(page, tmp_path) -> None:
     path = tmp_path / "notes.mid"
     path.write_text("these are not MIDI notes")
     upload(page, path)
-    error = page.locator(".ll-ex-message.ll-ex-error")
+    error = page.locator(".ll-ex-message.ll-status-error")
     error.wait_for(timeout=WAIT_MS)
     assert "notes.mid: not a MIDI file" in error.inner_text()
     assert "Traceback" not in error.inner_text()
@@ -242,15 +243,21 @@ def test_a_bad_upload_says_what_is_wrong(page, tmp_path) -> None:
     error.wait_for(state="detached", timeout=WAIT_MS)
 
 
-@pytest.mark.parametrize("fmt", ["midi", "wav"])
-def test_downloads_hold_the_groove_shown(page, fmt: str) -> None:
+@pytest.mark.parametrize("fmt", ["midi", "wav", "json"])
+def test_downloads_hold_the_groove_shown_and_are_named_after_it(page, fmt: str) -> None:
     with page.expect_download(timeout=WAIT_MS) as download:
         page.click(f".ll-dm-download-{fmt}")
+    suffix = {"midi": "mid", "wav": "wav", "json": "json"}[fmt]
+    title = page.inner_text(".ll-ex-now b")
+    assert download.value.suggested_filename == f"{file_stem(title)}.{suffix}"
     data = Path(download.value.path()).read_bytes()
     if fmt == "wav":
         assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) > 10_000
         return
-    hits = DrumPattern.from_midi(data, bars=2).hits
+    if fmt == "json":
+        hits = DrumPattern.from_note_sequence_json(data.decode(), bars=2).hits
+    else:
+        hits = DrumPattern.from_midi(data, bars=2).hits
     assert {(int(s), int(c)) for s, c in zip(*np.nonzero(hits), strict=True)} == grid_on_cells(page)
 
 
@@ -289,6 +296,67 @@ def test_back_and_forward_retrace_the_history(page) -> None:
     page.wait_for_function(
         f"() => document.querySelector('.ll-ex-now').innerText === {here!r}", timeout=WAIT_MS
     )
+
+
+def download_hits(page, bars: int) -> set[tuple[int, int]]:
+    """(step, drum) of every hit in the drum machine's MIDI download, read for `bars` bars."""
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.click(".ll-dm-download-midi")
+    hits = DrumPattern.from_midi(Path(download.value.path()).read_bytes(), bars=bars).hits
+    return {(int(s), int(c)) for s, c in zip(*np.nonzero(hits), strict=True)}
+
+
+def continue_lengths(page) -> list[str]:
+    """The lengths the Continue dropdown offers (ipywidgets writes its spaces as &nbsp;)."""
+    texts = page.locator(".ll-ex-continue-bars option").all_inner_texts()
+    return [text.replace("\xa0", " ") for text in texts]
+
+
+def choose_length(page, label: str) -> None:
+    page.select_option(".ll-ex-continue-bars select", index=continue_lengths(page).index(label))
+
+
+def test_continue_plays_the_longer_groove_as_one_loop_and_exports_it_whole(page) -> None:
+    assert continue_lengths(page) == ["4 bars", "8 bars", "16 bars"]
+    first_bar = {(s, c) for s, c in grid_on_cells(page) if s < 16}
+    version = hook(page, f"{DM}.version()")
+    choose_length(page, "8 bars")
+    page.click(".ll-ex-continue")
+    wait_now_playing(page, "continued to 8 bars")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.ll-dm-cell').length === {9 * 128}", timeout=WAIT_MS
+    )
+    assert "8 bars: the map, grid and sliders use the first 2" in now_playing(page)
+    assert page.inner_text(".ll-dm-info").startswith("8 bars")
+    shown = grid_on_cells(page)
+    assert {(s, c) for s, c in shown if s < 16} == first_bar, "the groove's first bar is kept"
+    assert download_hits(page, 8) == shown
+    page.wait_for_function(
+        f"() => {DM}.playing() && {DM}.scheduled().some((e) => e.version > {version})",
+        timeout=WAIT_MS,
+    )
+    notes = {
+        (e["step"], e["cls"]) for e in hook(page, f"{DM}.scheduled()") if e["version"] > version
+    }
+    assert notes and notes <= shown, "the notes scheduled are the continuation's"
+    page.screenshot(path=ARTIFACTS / "explorer_continue.png")
+
+
+def test_an_edit_of_a_continuation_keeps_it_whole_and_continue_says_what_it_cannot(page):
+    on = grid_on_cells(page)
+    cell = next((s, 1) for s in range(5 * 16, 6 * 16) if (s, 1) not in on)  # in bar 6
+    page.click(f'.ll-dm-cell[data-step="{cell[0]}"][data-cls="{cell[1]}"]')
+    wait_now_playing(page, "your edit (8 bars)")
+    assert grid_on_cells(page) == on | {cell}
+    assert download_hits(page, 8) == on | {cell}
+    choose_length(page, "16 bars")
+    page.click(".ll-ex-continue")
+    error = page.locator(".ll-ex-message.ll-status-error")
+    error.wait_for(timeout=WAIT_MS)
+    assert "Continue plays on from a groove of 1 to 4 bars; this one has 8" in error.inner_text()
+    page.click(".ll-ex-back")  # to the continuation; the message goes
+    error.wait_for(state="detached", timeout=WAIT_MS)
+    wait_now_playing(page, "continued to 8 bars")
 
 
 def test_the_first_map_click_starts_sound_without_the_autoplay_flag(playwright, dashboard):

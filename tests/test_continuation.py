@@ -1,0 +1,68 @@
+"""Continue a groove: the seed's bars are kept exactly and the rest is played on."""
+
+import numpy as np
+import pytest
+
+from latentlab.cli import main
+from latentlab.continuation import MAX_BARS
+from latentlab.errors import LatentLabError
+from latentlab.lab import LatentLab
+from latentlab.pattern import DrumPattern
+
+
+@pytest.fixture(scope="module", params=["tiny_checkpoint", "tiny_checkpoint_4bar"])
+def lab(request):
+    return LatentLab.load(request.getfixturevalue(request.param), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def four_bars(lab):
+    return lab.corpus_pattern(0).with_bpm(97)
+
+
+@pytest.mark.parametrize("seed_bars", [1, 2, 3, 4])
+def test_the_seed_bars_are_kept_exactly(lab, seed_bars):
+    corpus = lab.corpus_pattern(0)
+    seed = DrumPattern.from_array(np.tile(corpus.to_array(), (4, 1))[: 16 * seed_bars], bpm=101)
+    out = lab.continue_groove(seed, 8, seed=0)
+    assert out.bars == 8 and out.bpm == 101
+    np.testing.assert_array_equal(out.to_array()[: 16 * seed_bars], seed.to_array())
+    assert out.bar_slice(seed_bars, 8 - seed_bars).n_hits > 0
+
+
+def test_temperature_and_seed(lab):
+    seed = lab.corpus_pattern(1).bar_slice(0, 1)
+    greedy = [lab.continue_groove(seed, 4, seed=s).to_array() for s in (0, 0)]
+    np.testing.assert_array_equal(*greedy)
+    hot = [lab.continue_groove(seed, 4, temperature=1.5, seed=s).to_array() for s in (1, 2)]
+    assert not np.array_equal(*hot)
+    np.testing.assert_array_equal(hot[0][:16], seed.to_array())
+
+
+def test_lengths_outside_the_limits_are_clear_errors(lab):
+    seed = lab.corpus_pattern(0)
+    with pytest.raises(LatentLabError, match="ask for"):
+        lab.continue_groove(seed.bar_slice(0, 2), 2)
+    with pytest.raises(LatentLabError, match=f"to {MAX_BARS}"):
+        lab.continue_groove(seed.bar_slice(0, 1), MAX_BARS + 1)
+    long = DrumPattern.from_array(np.tile(seed.to_array(), (3, 1)), bpm=120)
+    with pytest.raises(LatentLabError, match="give 1 to 4 bars"):
+        lab.continue_groove(long, 12)
+
+
+def test_continue_command(tiny_checkpoint, tmp_path, capsys):
+    lab = LatentLab.load(tiny_checkpoint, device="cpu")
+    seed_file = tmp_path / "seed.mid"
+    lab.corpus_pattern(0).bar_slice(0, 1).with_bpm(88).to_midi(seed_file)
+    out = tmp_path / "long.mid"
+    args = ["continue", str(seed_file), "--checkpoint", str(tiny_checkpoint), "--out", str(out)]
+    assert main([*args, "--bars", "8", "--seed", "3"]) == 0
+    groove = DrumPattern.from_midi(out)
+    assert groove.bars == 8 and groove.bpm == pytest.approx(88, abs=0.01)
+    assert "1 bars of seed.mid, 7 more" in capsys.readouterr().out
+    for bad in (["--bars", "0"], ["--bars", "99"], ["--bars", "4", "--temperature", "-1"]):
+        assert main([*args, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("latentlab: error:") and "Traceback" not in err
+    assert main([*args[:1], str(tmp_path / "none.mid"), *args[2:], "--bars", "4"]) == 2
+    assert "none.mid" in capsys.readouterr().err
