@@ -413,12 +413,17 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--out", type=output_folder, required=True, help="checkpoint folder")
     tt.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
     tt.add_argument("--bars", type=whole(1, 8), help="training window in bars (default 2)")
-    tt.add_argument("--epochs", type=whole(1, 10_000), help="epochs (default 25)")
+    shipped = "(default: the shipped recipe, humanize {}, drumify {})"
+    tt.add_argument("--epochs", type=whole(1, 10_000), help="epochs " + shipped.format(10, 15))
     tt.add_argument("--batch-size", type=whole(1, 65_536), help="windows per batch (default 64)")
     tt.add_argument("--lr", type=number(1e-7, 1), help="initial learning rate (default 0.002)")
-    tt.add_argument("--hidden", type=whole(1, 1024), help="GRU units per direction (default 64)")
+    tt.add_argument(
+        "--hidden", type=whole(1, 1024), help="GRU units per direction " + shipped.format(128, 64)
+    )
     tt.add_argument("--layers", type=whole(1, 4), help="GRU layers (default 2)")
-    tt.add_argument("--dropout", type=number(0, 0.9), help="dropout while training (default 0.3)")
+    tt.add_argument(
+        "--dropout", type=number(0, 0.9), help="dropout in training " + shipped.format(0.5, 0.3)
+    )
     tt.add_argument("--seed", type=whole(*SEED), help="random seed (default 0)")
     tt.add_argument("--max-steps", type=whole(1, 10**9), help="stop after this many batches")
     tt.add_argument("--quiet", action="store_true")

@@ -39,7 +39,12 @@ from latentlab.pattern import HITS, N_CLASSES, OFFSETS, STEPS_PER_BAR, VELOCITIE
 
 KINDS = ("humanize", "drumify")
 FORMAT_VERSION = 1
-# (low, high) of each size a transform's json may ask for; the shipped ones use 64 and 2.
+# The shipped models' recipes (docs/transforms-notes.md): train_transform's defaults.
+RECIPES = {
+    "humanize": {"hidden": 128, "dropout": 0.5, "epochs": 10},
+    "drumify": {"hidden": 64, "dropout": 0.3, "epochs": 15},
+}
+# (low, high) of each size a transform's json may ask for.
 SIZE_RANGES = {"hidden": (1, 1024), "layers": (1, 4)}
 INPUTS = {"humanize": N_CLASSES, "drumify": 3}  # hits, or tap / velocity / offset
 OUTPUTS = 2 * N_CLASSES  # per drum: velocity and offset (humanize), hit and velocity (drumify)
@@ -49,10 +54,10 @@ OUTPUTS = 2 * N_CLASSES  # per drum: velocity and offset (humanize), hit and vel
 class TransformConfig:
     """The sizes of one transform model."""
 
-    kind: str = "humanize"
-    hidden: int = 64
+    kind: str
+    hidden: int
     layers: int = 2
-    dropout: float = 0.3  # between the GRU layers and before the head, while training
+    dropout: float = 0.0  # between the GRU layers and before the head, while training
 
 
 class TransformNet(nn.Module):
@@ -152,11 +157,6 @@ def transform(net: TransformNet, pattern: DrumPattern) -> DrumPattern:
 
 
 # ---- files -------------------------------------------------------------------------------
-def train_command(kind: str, folder: str | os.PathLike) -> str:
-    """The command that trains a transform into a checkpoint folder (for error messages)."""
-    return f"latentlab train-transform --kind {kind} --out {folder}"
-
-
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise LatentLabError(f"transform {kind!r}: use one of {', '.join(KINDS)}")
@@ -177,19 +177,20 @@ def save_transform(net: TransformNet, folder: str | os.PathLike, info: dict[str,
 
 
 def has_transform(folder: str | os.PathLike, kind: str) -> bool:
+    """Whether a checkpoint folder ships a `kind` model (its files are checked on loading)."""
     _check_kind(kind)
-    return (Path(folder) / f"{kind}.json").is_file()
+    return all((Path(folder) / f"{kind}{suffix}").is_file() for suffix in (".json", ".safetensors"))
 
 
 def load_transform(folder: str | os.PathLike, kind: str) -> TransformNet:
     """The `kind` model of a checkpoint folder, every file, size and tensor checked."""
     _check_kind(kind)
     folder = Path(folder)
-    path = folder / f"{kind}.json"
-    if not path.is_file():
+    path, weights = folder / f"{kind}.json", folder / f"{kind}.safetensors"
+    if not (path.is_file() and weights.is_file()):
         raise LatentLabError(
             f"{folder}: this checkpoint has no {kind} model; train one with "
-            f"`{train_command(kind, folder)}`"
+            f"`latentlab train-transform --kind {kind} --out {folder}`"
         )
     config = _read_json(path)
     if not isinstance(config, dict) or config.get("format_version") != FORMAT_VERSION:
@@ -204,7 +205,7 @@ def load_transform(folder: str | os.PathLike, kind: str) -> TransformNet:
     with torch.device("meta"):
         expected = TransformNet(settings).state_dict()
     net = TransformNet(settings)
-    net.load_state_dict(_read_weights(folder / f"{kind}.safetensors", expected))
+    net.load_state_dict(_read_weights(weights, expected))
     return net.eval()
 
 
@@ -214,23 +215,28 @@ def train_transform(
     out: str | os.PathLike,
     data: str | os.PathLike | None = None,
     bars: int = 2,
-    epochs: int = 15,
+    epochs: int | None = None,
     batch_size: int = 64,
     lr: float = 2e-3,
-    hidden: int = 64,
+    hidden: int | None = None,
     layers: int = 2,
-    dropout: float = 0.3,
+    dropout: float | None = None,
     seed: int = 0,
     threads: int = 1,
     max_steps: int | None = None,
     progress: bool = True,
 ) -> Path:
     """Train a `kind` transform on the corpus's train windows; the epoch with the lowest
-    validation loss is saved into `out` (`<kind>.safetensors` and `<kind>.json`).
+    validation loss is saved into `out` (`<kind>.safetensors` and `<kind>.json`). Epochs,
+    hidden size and dropout left None take the shipped model's recipe (RECIPES).
 
     AdamW with a cosine learning rate over the epochs; one torch thread by default, so it
     can run beside other work. `max_steps` stops early (for tests)."""
     _check_kind(kind)
+    recipe = RECIPES[kind]
+    epochs = recipe["epochs"] if epochs is None else epochs
+    hidden = recipe["hidden"] if hidden is None else hidden
+    dropout = recipe["dropout"] if dropout is None else dropout
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -78,11 +78,11 @@ def test_empty_grooves_stay_empty(lab):
     assert lab.humanize(empty) == empty and lab.drumify(empty) == empty
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_checkpoint_without_the_model_is_a_clear_error(tiny_checkpoint, tmp_path, kind):
+@pytest.mark.parametrize("kind,missing", [("humanize", ".json"), ("drumify", ".safetensors")])
+def test_a_checkpoint_without_the_model_is_a_clear_error(tiny_checkpoint, tmp_path, kind, missing):
     folder = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, folder)
-    (folder / f"{kind}.json").unlink()
+    (folder / f"{kind}{missing}").unlink()
     lab = LatentLab.load(folder, device="cpu")
     with pytest.raises(LatentLabError, match=f"no {kind} model; train one with `latentlab train"):
         getattr(lab, kind)(groove(2))
