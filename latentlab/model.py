@@ -131,17 +131,19 @@ class DrumVAE(nn.Module):
 
     # ---- teacher-forced decoder (training) ----------------------------------------------
     def decode_teacher_forced(self, z: torch.Tensor, target: torch.Tensor) -> DecoderOutput:
-        """Predict every step from the true previous steps: one fused GRU call."""
+        """Predict every step from the true previous steps: one fused GRU call. A flat model
+        also takes a target shorter than its window (the opening steps only)."""
         c = self.config
         cond = self._conditions(z)
-        segments = target.reshape(-1, c.segment_steps, HVO_DIM)
+        steps = c.segment_steps if c.hierarchical else target.shape[1]
+        segments = target.reshape(-1, steps, HVO_DIM)
         previous = F.pad(segments[:, :-1], (0, 0, 1, 0))
         if self.training and c.history_dropout > 0:
             keep = torch.rand(previous.shape[:-1], device=previous.device) >= c.history_dropout
             previous = previous * keep.unsqueeze(-1)
-        inputs = torch.cat([previous, cond.unsqueeze(1).expand(-1, c.segment_steps, -1)], -1)
+        inputs = torch.cat([previous, cond.unsqueeze(1).expand(-1, steps, -1)], -1)
         out, _ = self.decoder(inputs, self._initial_state(cond))
-        out = out.reshape(z.shape[0], c.steps, c.decoder_hidden)
+        out = out.reshape(z.shape[0], -1, c.decoder_hidden)
         return self._heads(out)
 
     def forward(self, hvo: torch.Tensor) -> tuple[DecoderOutput, torch.Tensor, torch.Tensor]:
@@ -222,7 +224,9 @@ def prefix_loss(model: DrumVAE, z: torch.Tensor, prefix: torch.Tensor) -> torch.
     """How badly each z (B, z_dim) explains a prefix (B, K, 27) as the start of its decode:
     hit cross-entropy plus velocity and offset squared errors over the first K steps (B,)."""
     k = prefix.shape[1]
-    target = F.pad(prefix, (0, 0, 0, model.config.steps - k))
+    target = (
+        F.pad(prefix, (0, 0, 0, model.config.steps - k)) if model.config.hierarchical else prefix
+    )
     out = model.decode_teacher_forced(z, target)
     hits = prefix[..., HITS]
     logits = out.hit_logits[:, :k]
