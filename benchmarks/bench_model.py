@@ -7,19 +7,26 @@ and batch 64, as medians over many runs. Training throughput is examples per sec
 full optimisation steps (forward, loss, backward, Adam) at the training batch size, on
 windows of the checkpoint's length. Magenta's TensorFlow GrooVAE figures, timed on this
 machine with the same kind of network, are stored beside ours for comparison.
+
+A busy box: one groove decoded while one CPU-burning process per core runs beside it (what
+a dashboard session meets when others are busy), with one torch thread and with two
+(median and p90); the burners stop when the measurement does.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import torch
-from common import machine, median_ms, write_result
+from common import machine, median_ms, times_ms, write_result
 
 from latentlab.checkpoint import load_checkpoint
 from latentlab.lab import DEFAULT_CHECKPOINT, LatentLab
@@ -58,6 +65,28 @@ def training_throughput(model: DrumVAE, batch: int, steps: int) -> float:
     return round(steps * batch / (time.perf_counter() - start), 1)
 
 
+def busy_decode(lab: LatentLab, z, repeats: int) -> dict:
+    """Decode one groove with 1 and 2 torch threads beside one CPU burner per core."""
+    burn = "import time\nend = time.time() + 600\nwhile time.time() < end: pass"
+    burners = [subprocess.Popen([sys.executable, "-c", burn]) for _ in range(os.cpu_count())]
+    try:
+        time.sleep(1)
+        out = {}
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            t = times_ms(lambda: lab.decode(z), repeats)
+            out[f"threads_{threads}"] = {
+                "median_ms": round(float(np.median(t)), 2),
+                "p90_ms": round(float(np.percentile(t, 90)), 2),
+            }
+    finally:
+        for p in burners:
+            p.kill()
+            p.wait()
+    torch.set_num_threads(1)
+    return {"burners": len(burners), **out}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", nargs="?", type=Path, default=DEFAULT_CHECKPOINT)
@@ -84,6 +113,7 @@ def main() -> int:
             ),
             "encode_1_ms": median_ms(lambda: lab.model.encode(x1), args.repeats),
         }
+        results["decode_1_busy_box"] = busy_decode(lab, z1, args.repeats)
     fresh, _ = load_checkpoint(args.checkpoint, "cpu")
     results["train_examples_per_s"] = training_throughput(fresh, args.batch, args.train_steps)
     results["train_batch"] = args.batch
@@ -97,8 +127,10 @@ def main() -> int:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         **results,
-        "targets_ms": {"decode_1": 5.0, "decode_64": 40.0},
-        "targets_met": results["decode_1_ms"] <= 5.0 and results["decode_64_ms"] <= 40.0,
+        "targets_ms": {"decode_1": 5.0, "decode_64": 40.0, "decode_1_busy_box_p90": 20.0},
+        "targets_met": results["decode_1_ms"] <= 5.0
+        and results["decode_64_ms"] <= 40.0
+        and results["decode_1_busy_box"]["threads_1"]["p90_ms"] <= 20.0,
         "magenta_groovae_2bar_same_machine": magenta,
         "speedup_vs_magenta": {
             "decode_1_to_note_sequence": round(

@@ -11,8 +11,8 @@ Against a dashboard on 127.0.0.1, driven by headless Chromium:
 - Burst: B pages asked for at once from a dashboard with the default pool: how many become
   interactive within --burst-limit seconds.
 - Memory of one session: RSS, PSS and USS (memory no other process shares) of the kernels
-  serving the Together pages, and what one kernel holds by part (measured in a fresh
-  interpreter doing what the explorer notebook does).
+  serving the Together pages, and what one kernel holds by part (measured in a kernel
+  started as the dashboard starts one, running the explorer notebook's steps one by one).
 Writes benchmarks/results/serving.json, with the machine's load (figures measured beside
 other work say so there).
 
@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -309,44 +308,53 @@ def burst(browser, log_dir: Path, b: int, limit: float) -> dict:
     }
 
 
-PARTS = """
-import gc, json, sys
-def rss():
-    gc.collect()
-    for line in open('/proc/self/status'):
-        if line.startswith('VmRSS'):
-            return int(line.split()[1]) / 1024
-out = {'python': rss()}
-import ipykernel.ipkernel, ipywidgets; out['ipykernel, ipywidgets'] = rss()
-import torch; out['torch'] = rss()
-import latentlab.widgets.explorer as ex; out['latentlab widgets (bqplot, pandas)'] = rss()
-from latentlab.checkpoint import load_checkpoint
-from latentlab.lab import default_checkpoint
-model, config = load_checkpoint(default_checkpoint(), None); out['model'] = rss()
-from latentlab.atlas import Atlas
-atlas = Atlas.load(default_checkpoint()); out['atlas'] = rss()
-from latentlab.lab import LatentLab
-explorer = ex.Explorer(LatentLab(model, config, atlas, default_checkpoint()))
-explorer.show(); out['explorer built'] = rss()
-out['heavy modules loaded'] = [m for m in ('umap', 'numba', 'sklearn', 'scipy', 'pynndescent')
-                               if m in sys.modules]
-print(json.dumps(out))
+PARTS = [  # what the explorer notebook does, step by step: (part, code)
+    ("kernel (python, ipykernel)", ""),
+    ("ipywidgets", "import ipywidgets"),
+    ("numpy", "import numpy"),
+    ("torch", "import torch"),
+    ("latentlab widgets (bqplot, pandas)", "import latentlab.widgets.explorer as ex"),
+    (
+        "model",
+        "from latentlab.checkpoint import load_checkpoint\n"
+        "from latentlab.lab import LatentLab, default_checkpoint\n"
+        "model, config = load_checkpoint(default_checkpoint(), None)",
+    ),
+    ("atlas", "from latentlab.atlas import Atlas\natlas = Atlas.load(default_checkpoint())"),
+    (
+        "explorer built",
+        "explorer = ex.Explorer(LatentLab(model, config, atlas, default_checkpoint()))\n"
+        "explorer.show()",
+    ),
+    ("first decodes", "for _ in range(5):\n    explorer.state.sample()"),
+]
+HEAVY = """\
+import json, sys
+heavy = ('umap', 'numba', 'sklearn', 'scipy', 'pynndescent', 'debugpy', 'torch._dynamo')
+print(json.dumps([m for m in heavy if sys.modules.get(m) is not None]))
 """
 
 
 def parts() -> dict:
-    """MB of RSS each step of the explorer notebook adds, in the kernels' environment."""
-    from latentlab.dashboard import KERNEL_ENV
+    """MB of RSS, PSS and USS each step of the explorer notebook adds to a kernel started
+    as the dashboard starts one."""
+    from kernel_helpers import dashboard_kernel, run
 
-    env = {**os.environ, **KERNEL_ENV}
-    out = subprocess.run(
-        [sys.executable, "-c", PARTS], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    steps = json.loads(out.strip().splitlines()[-1])
-    heavy = steps.pop("heavy modules loaded")
-    names, values = list(steps), list(steps.values())
-    added = {n: round(v - (values[i - 1] if i else 0)) for i, (n, v) in enumerate(steps.items())}
-    return {"added_mb": added, "total_mb": round(values[-1]), "also_imported": heavy, "of": names}
+    from latentlab.dashboard import NOTEBOOKS
+
+    steps = {}
+    with dashboard_kernel(NOTEBOOKS, 300) as (client, pid):
+        for name, code in PARTS:
+            run(client, code + "\nimport gc\ngc.collect()", 600)
+            time.sleep(0.5)
+            steps[name] = memory_mb(pid)
+        heavy = json.loads(run(client, HEAVY, 60))
+    added, before = {}, {"rss": 0.0, "pss": 0.0, "uss": 0.0}
+    for name, mem in steps.items():
+        added[name] = {k: round(mem[k] - before[k]) for k in ("rss", "pss", "uss")}
+        before = mem
+    total = {k: round(v) for k, v in before.items()}
+    return {"added_mb": added, "total_mb": total, "also_imported": heavy, "of": list(steps)}
 
 
 def main() -> None:
@@ -386,6 +394,7 @@ def main() -> None:
         "passed": {
             "kernels_left_after_hold": seq["kernels_left_after_hold"] <= seq["pool_size"] + 2,
             "rss_per_session_mb": tog["session_kernel_mb"]["rss"]["median"] <= 300,
+            "pss_per_session_mb": tog["session_kernel_mb"]["pss"]["median"] <= 300,
             "uss_per_session_mb": uss <= 300,
             "together_interactive_s": tog["interactive"] == args.together
             and tog["interactive_s"]["max"] <= 30,
@@ -398,6 +407,8 @@ def main() -> None:
             "closed (the preheated pool included)",
             "uss": "memory only that kernel holds (smaps_rollup Private_*); RSS also counts "
             "pages shared with other kernels (libraries, the page cache)",
+            "pss": "RSS with each shared page split between the processes sharing it: a "
+            "kernel's share of the machine's memory",
             "click_to_first_note": "map click (page clock) to the new groove's first note "
             "scheduled, every open page clicking in each round",
         },

@@ -44,12 +44,17 @@ def write_result(path: Path, result: dict) -> None:
     print(json.dumps(result, indent=2))
 
 
-def median_ms(fn, repeats: int = 50) -> float:
-    """Median wall time of fn() in milliseconds, over `repeats` calls after one warm-up."""
+def times_ms(fn, repeats: int = 50) -> list[float]:
+    """Wall times of fn() in milliseconds, `repeats` calls after one warm-up."""
     fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 2)
+        times.append(1000 * (time.perf_counter() - start))
+    return times
+
+
+def median_ms(fn, repeats: int = 50) -> float:
+    """Median wall time of fn() in milliseconds, over `repeats` calls after one warm-up."""
+    return round(statistics.median(times_ms(fn, repeats)), 2)

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from latentlab.errors import LatentLabError
 from latentlab.limits import MAX_CONFIG_BYTES, MAX_WEIGHTS_BYTES, MODEL_RANGES, check_size
 from latentlab.model import DrumVAE, ModelConfig
+from latentlab.shipped import shipped
 
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
@@ -92,7 +93,10 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
     setting (see `model_config`)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise LatentLabError(f"{folder}: checkpoint folder does not exist")
+        names = ", ".join(sorted(p.name for p in shipped("checkpoints").iterdir() if p.is_dir()))
+        raise LatentLabError(
+            f"{folder}: checkpoint folder does not exist (shipped models by name: {names})"
+        )
     path = folder / CONFIG
     config = _read_json(path)
     version = config.get("format_version") if isinstance(config, dict) else None

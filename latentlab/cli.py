@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from latentlab.errors import LatentLabError
 from latentlab.limits import MAX_BPM, MIN_BPM, MODEL_RANGES
+from latentlab.shipped import checkpoint_folder
 
 
 def _data_info(args: argparse.Namespace) -> None:
@@ -73,8 +74,8 @@ def _train(args: argparse.Namespace) -> None:
             max_steps=args.max_steps,
             threads=args.threads,
             model=model,
+            init=str(args.init) if args.init else None,
             **given(
-                "init",
                 "epochs",
                 "batch_size",
                 "lr",
@@ -208,7 +209,10 @@ def _transform_file(args: argparse.Namespace) -> None:
 
     lab = _lab(args)
     pattern = DrumPattern.from_midi(args.file, name=str(args.file))
-    groove = lab.humanize(pattern) if args.command == "humanize" else lab.drumify(pattern)
+    if args.command == "humanize":
+        groove = lab.humanize(pattern, None if args.level is None else args.level / 127)
+    else:
+        groove = lab.drumify(pattern)
     lab.save(groove, args.out)
     print(f"wrote {args.out} ({args.command} of {args.file.name}: {groove.n_hits} hits)")
 
@@ -234,6 +238,7 @@ SEED = (0, 2**32 - 1)
 TEMPERATURE = (0.0, 2.0)  # 0 is greedy; hotter than 2 is noise
 SHIFT = (-4.0, 4.0)  # attribute-vector lengths; the dashboards' sliders go to +-2
 PORT = (1, 65535)
+NAMED = "checkpoint folder, or a shipped model's name: gmd-2bar (the default), gmd-4bar"
 OUT_HELP = "file to write: .mid for MIDI, .json for NoteSequence JSON (what Magenta.js reads)"
 
 
@@ -345,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument(
         "--init",
-        help="start from this checkpoint's weights and sizes (fine-tune it, e.g. on --data)",
+        type=checkpoint_folder,
+        help="start from this checkpoint's weights and sizes (fine-tune it, e.g. on --data): "
+        "a folder or a shipped model's name (gmd-2bar, gmd-4bar)",
     )
     tr.add_argument("--bars", type=int, default=2, choices=(2, 4))
     tr.add_argument("--hierarchical", action=argparse.BooleanOptionalAction, default=None)
@@ -430,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     tt.set_defaults(func=_train_transform)
 
     ev = sub.add_parser("evaluate", help="metrics of a checkpoint on a split, as JSON")
-    ev.add_argument("checkpoint", type=Path)
+    ev.add_argument("checkpoint", type=checkpoint_folder, help=NAMED)
     ev.add_argument("--split", default="test", choices=("train", "validation", "test"))
     ev.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
     ev.add_argument("--out", type=output_file, help="also write the JSON to this file")
@@ -440,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_evaluate)
 
     at = sub.add_parser("atlas", help="encode the corpus, fit the map, store the atlas")
-    at.add_argument("checkpoint", type=Path)
+    at.add_argument("checkpoint", type=checkpoint_folder, help=NAMED)
     at.add_argument("--data", help="corpus folder (default: $LATENTLAB_DATA)")
     at.add_argument("--seed", type=whole(*SEED), default=0, help="map's random seed (default 0)")
     at.add_argument("--quiet", action="store_true")
@@ -448,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def lab_command(name: str, help: str, func) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
-        p.add_argument("--checkpoint", type=Path, help="checkpoint folder (default: shipped)")
+        p.add_argument("--checkpoint", type=checkpoint_folder, help=NAMED)
         p.set_defaults(func=func)
         return p
 
@@ -537,6 +544,13 @@ def build_parser() -> argparse.ArgumentParser:
         tf = lab_command(name, help, _transform_file)
         tf.add_argument("file", type=Path, help="a drum MIDI file of any length")
         tf.add_argument("--out", type=output_file, required=True, help=OUT_HELP)
+        if name == "humanize":
+            tf.add_argument(
+                "--level",
+                type=whole(1, 127),
+                help="how loud the groove is played, as a MIDI velocity 1..127 (default: "
+                "the mean velocity of the file's hits)",
+            )
 
     from latentlab.attributes import ATTRIBUTES
 
@@ -560,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument(
         "--port", type=whole(*PORT), default=8866, help="port to listen on, 1..65535 (default 8866)"
     )
-    db.add_argument("--checkpoint", type=Path, help="model folder (default: the shipped one)")
+    db.add_argument("--checkpoint", type=checkpoint_folder, help=NAMED)
     db.add_argument("--notebooks", type=Path, help="dashboards folder (default: notebooks/)")
     db.add_argument(
         "--pool-size", type=int, default=1, help="preheated explorer kernels (0: none; default 1)"

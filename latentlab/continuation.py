@@ -4,9 +4,14 @@ A window of the model holds B bars. The last bars of what has been played so far
 B - 1 of them) are the context. Candidate latent points (the code of the context played as
 a loop, points drawn from the sampler, and points between the two) are scored by how well
 their decode explains the context as its opening bars (`model.prefix_loss`, one batched
-teacher-forced pass); the best one is decoded with the context forced as its first steps,
-so the decoder hears it as its own history, and the bars after the context are kept. This
-repeats, a window at a time, until the groove is as long as asked.
+teacher-forced pass); the few best are decoded with the context forced as their first
+steps, so the decoder hears it as its own history. Of their new bars, the one whose rhythm
+(hits per bar on each drum group, syncopation) is closest to the context's is kept: a
+drummer going on keeps the feel. Its dynamics and feel are then the context's: each drum's
+velocities and offsets are moved to the context's mean for that drum and their spread
+around it scaled to the context's (the decoder, trained on squared errors, plays them
+flatter than a drummer). This repeats, a window at a time, until the groove is as long as
+asked.
 """
 
 from __future__ import annotations
@@ -16,13 +21,66 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from latentlab.attributes import ATTRIBUTES, CLASS_GROUPS
 from latentlab.errors import LatentLabError
 from latentlab.model import DrumVAE, prefix_loss
-from latentlab.pattern import STEPS_PER_BAR, DrumPattern
+from latentlab.pattern import HITS, OFFSETS, STEPS_PER_BAR, VELOCITIES, DrumPattern
 
 MAX_SEED_BARS = 4
 MAX_BARS = 32  # a continuation's length limit (each window is one decode)
-CANDIDATES = 24
+CANDIDATES = 24  # latent points scored against the context
+FINALISTS = 4  # of them, the best few decoded; the one that keeps the feel is played
+RHYTHM = [f"{group}_density" for group in CLASS_GROUPS] + ["syncopation"]
+
+
+def rhythm_distance(new: np.ndarray, context: np.ndarray) -> np.ndarray:
+    """How far each of `new` (N, T, 27) is from `context` (K, 27) in rhythm (N,): per
+    feature, the difference relative to the two values' size (a hit per bar counts more
+    on a quiet drum than on a busy one)."""
+    distance = np.zeros(len(new))
+    for name in RHYTHM:
+        a, b = ATTRIBUTES[name](new), ATTRIBUTES[name](context)
+        distance += np.abs(a - b) / (np.abs(a) + np.abs(b) + 1)
+    return distance
+
+
+def match_feel(new: np.ndarray, context: np.ndarray) -> np.ndarray:
+    """`new` (T, 27) with each drum's velocities and offsets at the context's (K, 27) mean for
+    that drum (the groove's mean for a drum the context lacks) and their spread around it,
+    pooled over the drums, scaled to the context's."""
+    out = new.copy()
+    new_hits, context_hits = new[:, HITS] > 0.5, context[:, HITS] > 0.5
+    if not new_hits.any() or not context_hits.any():
+        return out
+    for part, low, high in ((VELOCITIES, 0.0, 1.0), (OFFSETS, -0.5, 0.5)):
+        values, reference = new[:, part], context[:, part]
+        overall = reference[context_hits].mean() - values[new_hits].mean()
+        new_means = np.array(
+            [
+                values[new_hits[:, d], d].mean() if new_hits[:, d].any() else 0.0
+                for d in range(values.shape[1])
+            ]
+        )
+        shift = np.array(
+            [
+                reference[context_hits[:, d], d].mean() - new_means[d]
+                if context_hits[:, d].any()
+                else overall
+                for d in range(values.shape[1])
+            ]
+        )
+        new_spread = (values - new_means)[new_hits].std()
+        context_means = np.array(
+            [
+                reference[context_hits[:, d], d].mean() if context_hits[:, d].any() else 0.0
+                for d in range(values.shape[1])
+            ]
+        )
+        context_spread = (reference - context_means)[context_hits].std()
+        scale = context_spread / new_spread if new_spread > 1e-6 else 1.0
+        moved = new_means + shift + (values - new_means) * scale
+        out[:, part] = np.where(new_hits, np.clip(moved, low, high), 0.0)
+    return out
 
 
 def continue_hvo(
@@ -53,9 +111,11 @@ def continue_hvo(
         between = (home + drawn[: candidates // 2]) / 2
         z = torch.as_tensor(np.vstack([home[None], drawn, between]), device=device)
         prefix = torch.as_tensor(context, device=device).expand(len(z), -1, -1)
-        best = z[int(prefix_loss(model, z, prefix).argmin())][None]
-        decoded = model.generate(best, temperature, generator, prefix=prefix[:1])[0]
-        played = np.concatenate([played, decoded[len(context) :].cpu().numpy()])
+        best = z[prefix_loss(model, z, prefix).argsort()[:FINALISTS]]
+        decoded = model.generate(best, temperature, generator, prefix=prefix[: len(best)])
+        new = decoded[:, len(context) :].cpu().numpy()
+        chosen = new[int(rhythm_distance(new, context).argmin())]
+        played = np.concatenate([played, match_feel(chosen, context)])
     return played[: bars * STEPS_PER_BAR]
 
 

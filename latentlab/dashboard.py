@@ -18,8 +18,9 @@ is about kernels:
   kernel takes (benchmarks/bench_dashboard.py). Only the explorer is preheated.
 - Kernels compute with one thread each (OMP_NUM_THREADS=1 unless set): with many sessions
   on few cores, more threads per kernel only make them wait on each other. They also give
-  freed memory back to the system (KERNEL_ENV): each holds ~360 MB resident, ~250 MB of it
-  its own (benchmarks/bench_serving.py).
+  freed memory back to the system (KERNEL_ENV), and start without a debugger or a history
+  database (`kernel_argv`): each holds ~345 MB resident, ~245 MB of it its own
+  (benchmarks/bench_serving.py; torch alone is 180 MB).
 - Off the loopback address a token is required (generated and printed unless given).
 """
 
@@ -55,6 +56,18 @@ KERNEL_ENV = {
     "MALLOC_MMAP_THRESHOLD_": "131072",
     "MALLOC_TRIM_THRESHOLD_": "131072",
 }
+# A dashboard kernel starts as ipykernel's launcher starts one, less what a page never uses:
+# the debugger (ipykernel imports debugpy into every kernel that can have it: 8 MB each) and
+# the history database (every kernel would write the notebook's cells to one SQLite file).
+LEAN_KERNEL = """\
+import sys
+sys.modules["debugpy"] = None
+if sys.path[0] == "":
+    del sys.path[0]
+from ipykernel.kernelapp import launch_new_instance
+launch_new_instance()
+"""
+LEAN_OPTIONS = ("--HistoryManager.enabled=False",)
 
 FULL_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="{retry}">
@@ -100,6 +113,14 @@ def default_max_sessions() -> int:
     return max(2, min(50, int(0.75 * memory / (SESSION_MB * 2**20))))
 
 
+def kernel_argv(argv: list[str]) -> list[str]:
+    """A dashboard kernel's command line from its kernel spec's: ipykernel's Python kernel
+    started lean (LEAN_KERNEL), any other kernel as it is."""
+    if argv[1:3] != ["-m", "ipykernel_launcher"]:
+        return list(argv)
+    return [argv[0], "-c", LEAN_KERNEL, *argv[3:], *LEAN_OPTIONS]
+
+
 def sessions_open(kernel_manager) -> int:
     """Kernels serving visitors: every kernel of the server but the preheated ones waiting
     in Voila's pool (its private `_pools`: notebook -> tasks giving {"kernel_id": ...})."""
@@ -112,9 +133,10 @@ def sessions_open(kernel_manager) -> int:
 
 
 def _app_class():
-    """The Voila application with `/` redirecting to the landing notebook and the page
-    handler below (imported lazily: Voila takes a while to import)."""
+    """The Voila application with `/` redirecting to the landing notebook, the page
+    handler below and lean kernels (imported lazily: Voila takes a while to import)."""
     import tornado.web
+    from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_server.utils import url_path_join
     from tornado.ioloop import IOLoop
     from traitlets import Integer, Unicode
@@ -144,6 +166,15 @@ def _app_class():
                 await asyncio.sleep(0.5)
             await super().get(path)
 
+    class KernelSpecs(KernelSpecManager):
+        """Jupyter's kernel specs, the Python kernel's command line made lean."""
+
+        def get_kernel_spec(self, kernel_name: str):
+            spec = super().get_kernel_spec(kernel_name)
+            if (lean := kernel_argv(spec.argv)) != spec.argv:
+                spec.argv, spec.metadata = lean, {**spec.metadata, "debugger": False}
+            return spec
+
     class DashboardApp(Voila):
         max_sessions = Integer(8, config=True, help="kernels serving visitors at once, at most")
         shown_token = Unicode("", config=True, help="token to print in the address, if any")
@@ -151,6 +182,10 @@ def _app_class():
         def setup_template_dirs(self) -> None:
             super().setup_template_dirs()
             self.template_paths.insert(0, str(TEMPLATE))
+
+        def init_settings(self) -> dict:
+            self.voila_configuration.kernel_spec_manager_class = KernelSpecs
+            return super().init_settings()
 
         def init_handlers(self) -> list:
             landing = url_path_join(self.server_url, "voila/render", LANDING)

@@ -22,6 +22,7 @@ import torch
 from latentlab.attributes import ATTRIBUTES
 from latentlab.model import DrumVAE, kl_divergence, nats_to_bits
 from latentlab.pattern import DRUM_CLASSES, HITS, HVO_DIM, OFFSETS, STEPS_PER_BAR, VELOCITIES
+from latentlab.sampler import NormalPrior
 
 OVERLAP_FEATURES = tuple(name for name, a in ATTRIBUTES.items() if a.realism)
 
@@ -222,7 +223,7 @@ def evaluate_checkpoint(
     windows = Corpus.open(data).windows(model.config.bars, progress=progress).split(split)
     torch.manual_seed(0)
     z_dim = model.config.z_dim
-    samplers = {"normal": lambda n, rng: rng.standard_normal((n, z_dim))}
+    samplers = {"normal": NormalPrior(z_dim).sample}
     if (Path(folder) / "atlas.npz").exists() and (mixture := Atlas.load(folder).sampler):
         samplers["mixture"] = mixture.sample
     recon = reconstruction_metrics(model, windows.hvo)
@@ -343,6 +344,7 @@ def write_card(folder: str | os.PathLike, evaluation: dict, notes: str = "") -> 
         **{
             k.replace("_", "-"): training.get(k)
             for k in (
+                "init",
                 "batch_size",
                 "lr",
                 "free_bits",

@@ -30,8 +30,8 @@ from latentlab.continuation import check_continuation, continue_hvo
 from latentlab.errors import LatentLabError
 from latentlab.model import DrumVAE
 from latentlab.pattern import HVO_DIM, DrumPattern
-from latentlab.sampler import LatentMixture
-from latentlab.shipped import shipped
+from latentlab.sampler import LatentMixture, NormalPrior
+from latentlab.shipped import checkpoint_folder, shipped
 from latentlab.transform import TransformNet, load_transform, transform
 
 DEFAULT_CHECKPOINT = shipped("checkpoints", "gmd-2bar")
@@ -113,7 +113,7 @@ def _patterns(items) -> list[DrumPattern]:
 
 def default_checkpoint() -> Path:
     """$LATENTLAB_CHECKPOINT, else the shipped 2-bar model."""
-    return Path(os.environ.get("LATENTLAB_CHECKPOINT") or DEFAULT_CHECKPOINT)
+    return checkpoint_folder(os.environ.get("LATENTLAB_CHECKPOINT") or DEFAULT_CHECKPOINT)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -161,7 +161,8 @@ class LatentLab:
     def load(
         cls, path: str | os.PathLike | None = None, device=None, threads: int | None = 1
     ) -> LatentLab:
-        """Load a checkpoint folder (the shipped 2-bar model by default) and its atlas.
+        """Load a checkpoint folder or a shipped model by name ("gmd-2bar", the default, or
+        "gmd-4bar") and its atlas.
 
         On a CPU this sets torch's thread count for the whole process to `threads` (at most
         the core count; None leaves it alone). Decoding one groove is a chain of small matrix
@@ -169,7 +170,7 @@ class LatentLab:
         fast (~5 ms), but beside two busy processes two threads took 38 ms median, 138 ms p90,
         one thread 12 / 16 ms. So one by default: every dashboard session is such a neighbour.
         """
-        folder = Path(path) if path is not None else default_checkpoint()
+        folder = checkpoint_folder(path) if path is not None else default_checkpoint()
         model, config = load_checkpoint(folder, device)
         if threads and model.device.type == "cpu":
             torch.set_num_threads(min(threads, os.cpu_count() or 1))
@@ -257,7 +258,7 @@ class LatentLab:
         draws often land in holes between the codes (kept for teaching)."""
         rng = np.random.default_rng(seed)
         if prior == "normal":
-            return rng.standard_normal((n, self.z_dim)).astype(np.float32)
+            return NormalPrior(self.z_dim).sample(n, rng)
         if prior != "mixture":
             raise LatentLabError(f"prior {prior!r} is unknown; use 'mixture' or 'normal'")
         return self._mixture().sample(n, rng)
@@ -277,10 +278,8 @@ class LatentLab:
         `temperature` samples the new bars' hits (None or 0: the most likely)."""
         (pattern,) = _patterns(groove)
         check_continuation(pattern, bars)
-        if self.atlas is not None and self.atlas.sampler is not None:
-            draw = self.atlas.sampler.sample
-        else:
-            draw = lambda n, rng: rng.standard_normal((n, self.z_dim))  # noqa: E731
+        sampler = self.atlas.sampler if self.atlas is not None else None
+        draw = (sampler or NormalPrior(self.z_dim)).sample
         rng = np.random.default_rng(seed)
         hvo = continue_hvo(self.model, pattern.to_array(), bars, draw, temperature, rng)
         return DrumPattern.from_array(hvo, pattern.bpm)
@@ -293,11 +292,12 @@ class LatentLab:
             self._transforms[kind] = load_transform(self.folder, kind)
         return self._transforms[kind]
 
-    def humanize(self, groove: PatternLike) -> DrumPattern:
+    def humanize(self, groove: PatternLike, level: float | None = None) -> DrumPattern:
         """The groove played by a drummer: every hit kept, velocities and micro-timing
-        predicted from the hits alone (its own are ignored), at its tempo and length."""
+        predicted from the hits and the groove's level (how loud it is: the mean velocity of
+        its hits, or `level` in 0..1 instead), at its tempo and length."""
         (pattern,) = _patterns(groove)
-        return transform(self._transform("humanize"), pattern)
+        return transform(self._transform("humanize"), pattern, level)
 
     def drumify(self, groove: PatternLike) -> DrumPattern:
         """A kit groove that follows the groove's onsets as taps: each step with a hit gets

@@ -21,6 +21,18 @@ PREFIX = "sampler_"
 
 
 @dataclass(frozen=True)
+class NormalPrior:
+    """The VAE's prior N(0, I), with the mixture's `sample(n, rng)` interface: what a
+    checkpoint without an atlas samples from, and the teaching contrast to the mixture."""
+
+    z_dim: int
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n latent points (n, z_dim) drawn from N(0, I)."""
+        return rng.standard_normal((n, self.z_dim)).astype(np.float32)
+
+
+@dataclass(frozen=True)
 class LatentMixture:
     """Mixture of K Gaussians in an r-dimensional subspace of the latent space."""
 

@@ -6,6 +6,7 @@ pyproject's package-dir), so `pip install` users get them with no download. An e
 install or a source checkout runs the package from the repository and finds them there.
 """
 
+import os
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -17,3 +18,12 @@ def shipped(folder: str, *parts: str) -> Path:
     installed = PACKAGE / folder
     root = installed if installed.is_dir() else PACKAGE.parent / folder
     return root.joinpath(*parts)
+
+
+def checkpoint_folder(path: str | os.PathLike) -> Path:
+    """`path` when it exists; else, when it is a bare name such as "gmd-4bar", the shipped
+    checkpoint of that name (so an installed package is asked for a model by name)."""
+    given = Path(path)
+    if not given.exists() and len(given.parts) == 1 and shipped("checkpoints", given.name).is_dir():
+        return shipped("checkpoints", given.name)
+    return given

@@ -3,8 +3,10 @@
 Each is a small bidirectional GRU that maps a transformed groove back to what the drummer
 played, every step at once (not autoregressive), so it serves grooves of any length:
 
-- Humanize reads a groove's hits only (as if quantised, every velocity alike) and predicts a
-  velocity and an offset for every cell; `humanize` keeps every hit and changes nothing else.
+- Humanize reads a groove's hits (as if quantised) and its level, the mean velocity of its
+  hits: a flat groove from a step sequencer still says how loud it was entered (soft 40 or
+  loud 110), and that is most of how hard a drummer hits. It predicts a velocity and an
+  offset for every cell; `humanize` keeps every hit and changes nothing else.
 - Drumify reads taps: every onset collapsed to one voice (a tap where any drum hits, with the
   loudest velocity and its offset) and predicts, per step, which drums play and how loud.
   `drumify` gives every tap step its drums (those over 0.5, at least the most likely one)
@@ -46,7 +48,11 @@ RECIPES = {
 }
 # (low, high) of each size a transform's json may ask for.
 SIZE_RANGES = {"hidden": (1, 1024), "layers": (1, 4)}
-INPUTS = {"humanize": N_CLASSES, "drumify": 3}  # hits, or tap / velocity / offset
+INPUTS = {"humanize": N_CLASSES + 1, "drumify": 3}  # hits + level, or tap / velocity / offset
+# What each model reads per step, recorded in its json; a json without it is the first
+# format, whose humanize model read the hits alone and is refused with a clear error.
+READS = {"humanize": "hits + level (mean hit velocity)", "drumify": "tap, velocity, offset"}
+FIRST_READS = {"humanize": "hits", "drumify": READS["drumify"]}
 OUTPUTS = 2 * N_CLASSES  # per drum: velocity and offset (humanize), hit and velocity (drumify)
 
 
@@ -97,11 +103,34 @@ def taps(hvo: np.ndarray) -> np.ndarray:
     return np.stack([tap, velocity * tap, offset * tap], -1).astype(np.float32)
 
 
-def features(kind: str, hvo: np.ndarray) -> np.ndarray:
-    """What a transform reads of grooves (..., T, 27): the hits (humanize) or the taps."""
-    if kind == "humanize":
-        return (hvo[..., HITS] > 0.5).astype(np.float32)
-    return taps(hvo)
+def level_of(hvo: np.ndarray) -> np.ndarray:
+    """The level of grooves (..., T, 27), shape (...): the mean velocity of their hits (0
+    for a groove without hits)."""
+    hits = hvo[..., HITS] > 0.5
+    total = (hvo[..., VELOCITIES] * hits).sum((-2, -1))
+    return (total / np.maximum(hits.sum((-2, -1)), 1)).astype(np.float32)
+
+
+def check_level(level: float | None) -> None:
+    """Refuse a humanize level that is not a number in 0..1 (None: the groove's own)."""
+    if level is None:
+        return
+    if not (isinstance(level, int | float) and not isinstance(level, bool) and 0 <= level <= 1):
+        raise LatentLabError(
+            f"humanize: level {level!r} is not a number in 0..1 (the groove's loudness, "
+            "the mean velocity of its hits: 0 silent, 1 the loudest)"
+        )
+
+
+def features(kind: str, hvo: np.ndarray, level: np.ndarray | float | None = None) -> np.ndarray:
+    """What a transform reads of grooves (..., T, 27): the hits and the level (humanize; the
+    grooves' own unless `level` is given, one number or one per groove) or the taps."""
+    if kind != "humanize":
+        return taps(hvo)
+    hits = (hvo[..., HITS] > 0.5).astype(np.float32)
+    level = level_of(hvo) if level is None else np.asarray(level, np.float32)
+    level = np.broadcast_to(level[..., None, None], hits[..., :1].shape)
+    return np.concatenate([hits, level], -1)
 
 
 def _outputs(net: TransformNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,9 +143,9 @@ def _outputs(net: TransformNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 def loss(net: TransformNet, hvo: torch.Tensor) -> torch.Tensor:
-    """Humanize: squared errors of velocities and offsets on the true hits. Drumify: hit
-    cross-entropy on the tap steps (elsewhere nothing plays) + velocity squared error on the
-    true hits."""
+    """Humanize: squared errors of velocities and offsets on the true hits, read from the
+    hits and each window's level. Drumify: hit cross-entropy on the tap steps (elsewhere
+    nothing plays) + velocity squared error on the true hits."""
     x = torch.as_tensor(features(net.config.kind, hvo.numpy()))
     hits = hvo[..., HITS]
     first, second = _outputs(net, x)
@@ -132,14 +161,17 @@ def loss(net: TransformNet, hvo: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def apply(net: TransformNet, hvo: np.ndarray) -> np.ndarray:
-    """The transform of grooves (N, T, 27) -> (N, T, 27); see the module docstring."""
+def apply(
+    net: TransformNet, hvo: np.ndarray, level: np.ndarray | float | None = None
+) -> np.ndarray:
+    """The transform of grooves (N, T, 27) -> (N, T, 27); see the module docstring. `level`
+    (humanize): one for all grooves or one per groove; None reads each groove's own."""
     net.eval()
     hvo = np.asarray(hvo, np.float32)
-    x = features(net.config.kind, hvo)
+    x = features(net.config.kind, hvo, level)
     first, second = (a.numpy() for a in _outputs(net, torch.as_tensor(x)))
     if net.config.kind == "humanize":
-        hits = x
+        hits = x[..., :N_CLASSES]
         velocities, offsets = first, second
     else:
         tap = x[..., :1] > 0.5
@@ -150,9 +182,11 @@ def apply(net: TransformNet, hvo: np.ndarray) -> np.ndarray:
     return np.concatenate([hits, velocities * hits, offsets * hits], -1)
 
 
-def transform(net: TransformNet, pattern: DrumPattern) -> DrumPattern:
-    """The transform of one groove, at its tempo and length."""
-    out = apply(net, pattern.to_array()[None])[0]
+def transform(net: TransformNet, pattern: DrumPattern, level: float | None = None) -> DrumPattern:
+    """The transform of one groove, at its tempo and length; `level` in 0..1 (humanize)
+    replaces the groove's own (the mean velocity of its hits)."""
+    check_level(level)
+    out = apply(net, pattern.to_array()[None], level)[0]
     return DrumPattern.from_array(out, pattern.bpm)
 
 
@@ -170,7 +204,8 @@ def save_transform(net: TransformNet, folder: str | os.PathLike, info: dict[str,
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(state, folder / f"{kind}.safetensors.tmp")
     os.replace(folder / f"{kind}.safetensors.tmp", folder / f"{kind}.safetensors")
-    config = {"format_version": FORMAT_VERSION, **asdict(net.config), **info}
+    config = {"format_version": FORMAT_VERSION, **asdict(net.config), "inputs": READS[kind]}
+    config |= info
     (folder / f"{kind}.json.tmp").write_text(json.dumps(config, indent=2) + "\n")
     os.replace(folder / f"{kind}.json.tmp", folder / f"{kind}.json")
     return folder / f"{kind}.safetensors"
@@ -197,6 +232,11 @@ def load_transform(folder: str | os.PathLike, kind: str) -> TransformNet:
         raise LatentLabError(f"{path}: not a {kind} model (format_version {FORMAT_VERSION})")
     if config.get("kind") != kind:
         raise LatentLabError(f"{path}: kind is {config.get('kind')!r}, not {kind!r}")
+    if (reads := config.get("inputs", FIRST_READS[kind])) != READS[kind]:
+        raise LatentLabError(
+            f"{path}: this {kind} model reads {reads!r}, not {READS[kind]!r} (an older "
+            f"format); retrain it with `latentlab train-transform --kind {kind} --out {folder}`"
+        )
     for key, (low, high) in SIZE_RANGES.items():
         value = config.get(key)
         if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):

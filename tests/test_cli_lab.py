@@ -138,3 +138,15 @@ def test_an_attribute_the_atlas_lacks_is_a_clear_rebuild_error(
     assert main([*args, "--checkpoint", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "accent" in err and "rebuild it with `latentlab atlas`" in err
+
+
+def test_a_shipped_model_is_named_from_any_folder(tmp_path, monkeypatch, capsys):
+    """`--checkpoint gmd-4bar` finds the shipped 4-bar model wherever the user stands; an
+    unknown name says which models ship."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "four"
+    assert main(["sample", "--checkpoint", "gmd-4bar", "--n", "1", "--out", str(out)]) == 0
+    (file,) = out.glob("*.mid")
+    assert DrumPattern.from_midi(file).bars == 4
+    assert main(["sample", "--checkpoint", "gmd-9bar", "--n", "1", "--out", str(out)]) == 2
+    assert "shipped models by name: gmd-2bar, gmd-4bar" in capsys.readouterr().err

@@ -4,10 +4,23 @@ import numpy as np
 import pytest
 
 from latentlab.cli import main
-from latentlab.continuation import MAX_BARS
+from latentlab.continuation import MAX_BARS, match_feel, rhythm_distance
 from latentlab.errors import LatentLabError
 from latentlab.lab import LatentLab
-from latentlab.pattern import DrumPattern
+from latentlab.pattern import HITS, OFFSETS, VELOCITIES, DrumPattern
+
+
+def _groove(hits: dict[int, list[int]], velocity, offset=0.0) -> np.ndarray:
+    """One bar of HVO with hits on {drum: [steps]}; velocity/offset: a number or per hit."""
+    hvo = np.zeros((16, 27), np.float32)
+    i = 0
+    for drum, steps in hits.items():
+        for step in steps:
+            v = velocity[i] if np.ndim(velocity) else velocity
+            o = offset[i] if np.ndim(offset) else offset
+            hvo[step, drum], hvo[step, 9 + drum], hvo[step, 18 + drum] = 1, v, o
+            i += 1
+    return hvo
 
 
 @pytest.fixture(scope="module", params=["tiny_checkpoint", "tiny_checkpoint_4bar"])
@@ -66,3 +79,41 @@ def test_continue_command(tiny_checkpoint, tmp_path, capsys):
         assert err.startswith("latentlab: error:") and "Traceback" not in err
     assert main([*args[:1], str(tmp_path / "none.mid"), *args[2:], "--bars", "4"]) == 2
     assert "none.mid" in capsys.readouterr().err
+
+
+def test_the_candidate_that_keeps_the_feel_is_nearest():
+    context = _groove({0: [0, 8], 2: [0, 2, 4, 6, 8, 10, 12, 14], 1: [4, 12]}, 0.7)
+    same_feel = _groove({0: [0, 10], 2: [0, 2, 4, 6, 8, 10, 12, 14], 1: [4, 12]}, 0.7)
+    busier = _groove({0: [0, 3, 8, 11], 2: list(range(16)), 1: [4, 7, 12, 15]}, 0.7)
+    sparse = _groove({0: [0]}, 0.7)
+    distance = rhythm_distance(np.stack([busier, same_feel, sparse]), context)
+    assert distance.argmin() == 1 and distance[1] < distance[0] < distance[2]
+    assert rhythm_distance(context[None], context)[0] == 0
+
+
+def test_new_bars_take_the_contexts_dynamics_and_feel():
+    """A flat, on-grid continuation of an accented, laid-back context gets the context's
+    level, spread and lateness per drum, and keeps its own hits and accent order."""
+    context = _groove(
+        {1: [4, 12], 2: [0, 2, 4, 6, 8, 10, 12, 14]},
+        [0.9, 0.95, 0.8, 0.4, 0.8, 0.4, 0.8, 0.4, 0.8, 0.4],
+        0.1,
+    )
+    new = _groove({1: [4, 12], 2: [0, 4, 6, 8, 12]}, [0.5, 0.52, 0.6, 0.5, 0.55, 0.6, 0.5])
+    out = match_feel(new, context)
+    np.testing.assert_array_equal(out[:, HITS], new[:, HITS])
+    hits = new[:, HITS] > 0.5
+    assert np.all(out[:, VELOCITIES][~hits] == 0) and np.all(out[:, OFFSETS][~hits] == 0)
+    snare, hat = out[[4, 12], 10], out[[0, 4, 6, 8, 12], 11]
+    assert abs(snare.mean() - 0.925) < 1e-5 and abs(hat.mean() - 0.6) < 1e-5
+    assert np.argsort(hat).tolist() == np.argsort(new[[0, 4, 6, 8, 12], 11]).tolist()
+    assert hat.std() > 2 * new[[0, 4, 6, 8, 12], 11].std()
+    np.testing.assert_allclose(out[:, OFFSETS][hits], 0.1, atol=1e-6)
+    assert out[:, VELOCITIES].max() <= 1
+
+
+def test_an_empty_context_or_continuation_is_left_as_it_is():
+    new = _groove({0: [0, 8]}, 0.6, 0.05)
+    np.testing.assert_array_equal(match_feel(new, np.zeros((16, 27), np.float32)), new)
+    empty = np.zeros((16, 27), np.float32)
+    np.testing.assert_array_equal(match_feel(empty, new), empty)

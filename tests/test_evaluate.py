@@ -87,6 +87,16 @@ def test_evaluate_command_writes_json_and_the_model_card(tiny_checkpoint, tmp_pa
     assert "Groove MIDI Dataset" not in card and "| >= " not in card
     assert f"| step_accuracy_teacher_forced | {result['step_accuracy_teacher_forced']:.4f}" in card
     assert "latentlab train --out" in card and "| mixture |" in card
+    assert "starting from the weights" not in card
+    # A fine-tuned model's card says where it started, and its command starts there too.
+    from latentlab.evaluate import write_card
+
+    config = json.loads((folder / "config.json").read_text())
+    config["training"]["init"] = "checkpoints/gmd-2bar"
+    (folder / "config.json").write_text(json.dumps(config))
+    card = write_card(folder, result).read_text()
+    assert "starting from the weights of `checkpoints/gmd-2bar`" in card
+    assert "--init checkpoints/gmd-2bar --batch-size" in card
 
 
 def _hvo(hits: np.ndarray, velocity=None) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 
 from latentlab.errors import LatentLabError
 from latentlab.lab import LatentLab
-from latentlab.sampler import LatentMixture
+from latentlab.sampler import LatentMixture, NormalPrior
 
 
 def _clusters(seed: int = 0, n: int = 600, d: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +29,8 @@ def test_mixture_samples_lie_near_the_codes_and_normal_ones_do_not():
     held_out, _ = _clusters(seed=0, n=900)
     typical = np.median(_nearest_distance(held_out[600:], codes))
     assert np.median(_nearest_distance(drawn, codes)) < 1.5 * typical
-    normal = rng.standard_normal(drawn.shape)
+    normal = NormalPrior(codes.shape[1]).sample(300, rng)
+    assert normal.shape == drawn.shape and normal.dtype == np.float32
     assert np.median(_nearest_distance(normal, codes)) > 3 * typical
 
 
