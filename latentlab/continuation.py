@@ -28,7 +28,7 @@ from latentlab.pattern import HITS, OFFSETS, STEPS_PER_BAR, VELOCITIES, DrumPatt
 
 MAX_SEED_BARS = 4
 MAX_BARS = 32  # a continuation's length limit (each window is one decode)
-CANDIDATES = 24  # latent points scored against the context
+CANDIDATES = 8  # latent points drawn to score against the context (24 chose the same)
 FINALISTS = 4  # of them, the best few decoded; the one that keeps the feel is played
 RHYTHM = [f"{group}_density" for group in CLASS_GROUPS] + ["syncopation"]
 

@@ -172,7 +172,7 @@ class DrumVAE(nn.Module):
         cond = self._conditions(z)
         n = cond.shape[0]
         forced = None
-        if prefix is not None:
+        if prefix is not None and c.hierarchical:
             k = prefix.shape[1]
             forced = F.pad(prefix.to(cond.dtype), (0, 0, 0, c.steps - k))
             forced = forced.reshape(n, c.segment_steps, HVO_DIM)
@@ -195,7 +195,14 @@ class DrumVAE(nn.Module):
         w_head, b_head = self.head.weight.t(), self.head.bias
         previous = cond.new_zeros(n, HVO_DIM)
         steps = []
-        for _ in range(c.segment_steps):
+        if prefix is not None and prefix.shape[1] and not c.hierarchical:
+            # A flat decoder hears the prefix in one fused pass; only the steps after it loop.
+            known = prefix.to(cond.dtype)
+            history = F.pad(known[:, :-1], (0, 0, 1, 0))
+            inputs = torch.cat([history, cond.unsqueeze(1).expand(-1, known.shape[1], -1)], -1)
+            _, state = self.decoder(inputs, self._initial_state(cond))
+            h, previous, steps = list(state.unbind(0)), known[:, -1], list(known.unbind(1))
+        for _ in range(len(steps), c.segment_steps):
             x = previous
             for i, (constant, w_in, w_hh, b_hh) in enumerate(layers):
                 gi = torch.addmm(constant, x, w_in)

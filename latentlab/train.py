@@ -205,26 +205,24 @@ def train(
     out = Path(config.out)
     main = rank == 0
 
+    torch.manual_seed(config.seed)
+    if resume:
+        if not (out / "last" / "train_state.json").exists():
+            raise LatentLabError(f"{out}: nothing to resume (no last/train_state.json)")
+        model, _ = load_checkpoint(out / "last", device)
+    elif config.init:
+        model, _ = load_checkpoint(config.init, device)
+    else:
+        model = DrumVAE(config.model).to(device)
+    model.train()
+    config.model = model.config  # a resumed or fine-tuned model keeps its sizes and length
+
     corpus = Corpus.open(config.data)
     windows = corpus.windows(config.model.bars, progress=progress and main)
     train_hvo = torch.as_tensor(windows.split("train").hvo, device=device)
     valid_hvo = windows.split("validation").hvo
     if len(train_hvo) == 0 or len(valid_hvo) == 0:
         raise LatentLabError(f"{corpus.root}: needs windows in both the train and validation split")
-
-    torch.manual_seed(config.seed)
-    if resume:
-        if not (out / "last" / "train_state.json").exists():
-            raise LatentLabError(f"{out}: nothing to resume (no last/train_state.json)")
-        model, _ = load_checkpoint(out / "last", device)
-        model.train()
-        config.model = model.config
-    elif config.init:
-        model, _ = load_checkpoint(config.init, device)
-        model.train()
-        config.model = model.config
-    else:
-        model = DrumVAE(config.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     state = {"epoch": 0, "step": 0, "best": -1.0, "seconds": 0.0}
     if resume:

@@ -45,6 +45,21 @@ def test_step_by_step_decoder_matches_the_fused_training_decoder(hierarchical):
     torch.testing.assert_close(forced.hvo(generated[..., :9]), generated, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("hierarchical,bars,known", [(False, 2, 7), (False, 2, 16), (True, 4, 32)])
+def test_a_prefix_is_played_as_given_and_the_decoder_goes_on_from_it(hierarchical, bars, known):
+    """Forcing the decoder's own first steps changes nothing; forcing others keeps them."""
+    model = DrumVAE(ModelConfig(bars=bars, hierarchical=hierarchical, decoder_layers=2, **TINY))
+    model.eval()
+    z = torch.randn(5, 8) * 3
+    free = model.generate(z)
+    again = model.generate(z, prefix=free[:, :known])
+    assert torch.equal(again[..., :9], free[..., :9])
+    torch.testing.assert_close(again, free, atol=1e-5, rtol=0)
+    other = random_hvo(5, known, seed=3)
+    played = model.generate(z, prefix=other)
+    assert torch.equal(played[:, :known], other)
+
+
 def test_history_dropout_hides_previous_steps_in_training_only():
     model = DrumVAE(ModelConfig(history_dropout=1.0, **TINY))
     z, a, b = torch.randn(2, 8), random_hvo(2, 32, seed=1), random_hvo(2, 32, seed=2)

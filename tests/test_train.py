@@ -114,14 +114,15 @@ def test_init_fine_tunes_a_checkpoint_on_a_folder(midi_folder, tmp_path, isolate
     from latentlab.atlas import Atlas
 
     base = tmp_path / "base"
-    args = ["--data", str(midi_folder), "--quiet", *SMALL]
+    args = ["--data", str(midi_folder), "--quiet", "--bars", "4", *SMALL]
     assert main(["train", "--out", str(base), "--epochs", "1", *args]) == 0
     tuned = tmp_path / "tuned"
     assert main(["train", "--init", str(base / "best"), "--out", str(tuned), "--epochs", "1",
                  "--quiet", "--data", str(midi_folder)]) == 0  # fmt: skip
     start, _ = load_checkpoint(base / "best", "cpu")
     model, config = load_checkpoint(tuned / "best", "cpu")
-    assert model.config == start.config  # sizes come from the checkpoint, not the defaults
+    # Sizes and length come from the checkpoint, not the defaults (2 bars, wider layers).
+    assert model.config == start.config and model.config.bars == 4
     assert config["training"]["init"] == str(base / "best")
     moved = [
         not torch.equal(a, b)
