@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser.browser_helpers import CHROMIUM, NotebookServer, launch  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, summary  # noqa: E402
 
 RESULT = ROOT / "benchmarks" / "results" / "dashboard.json"
 MAP = "window.latentlab.latentMaps[0]"
@@ -40,17 +40,6 @@ READY = f"() => {HOOKS}.every((k) => window.latentlab?.[k]?.length)"
 TARGET_PREHEATED_S = 3.0
 TARGET_CLICK_MS = 150.0
 MIN_KERNEL_CPU_S = 3.0  # a kernel that has imported torch and built the explorer used more
-
-
-def summary(values: list[float], digits: int = 2) -> dict:
-    ordered = sorted(values)
-    return {
-        "median": round(statistics.median(ordered), digits),
-        "p90": round(ordered[int(0.9 * (len(ordered) - 1))], digits),
-        "min": round(ordered[0], digits),
-        "max": round(ordered[-1], digits),
-        "n": len(ordered),
-    }
 
 
 def dashboard(log_dir: Path, pool_size: int) -> NotebookServer:

@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_dashboard import DM, MAP, READY, summary  # noqa: E402
+from bench_dashboard import DM, MAP, READY  # noqa: E402
 from browser.browser_helpers import CHROMIUM, NotebookServer, launch  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, summary  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 RESULT = ROOT / "benchmarks" / "results" / "serving.json"

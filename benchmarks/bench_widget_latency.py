@@ -26,23 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser.browser_helpers import CHROMIUM, NotebookServer, launch, open_page  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, summary  # noqa: E402
 
 NOTEBOOK = ROOT / "tests" / "browser" / "drum_machine.ipynb"
 RESULT = ROOT / "benchmarks" / "results" / "widget_latency.json"
 HOOK = "window.latentlab.drumMachines[0]"
 TARGET_MS = 100.0
-
-
-def summary(values: list[float]) -> dict:
-    ordered = sorted(values)
-    return {
-        "median": round(statistics.median(ordered), 2),
-        "mean": round(statistics.fmean(ordered), 2),
-        "p90": round(ordered[int(0.9 * (len(ordered) - 1))], 2),
-        "min": round(ordered[0], 2),
-        "max": round(ordered[-1], 2),
-    }
 
 
 def measure(page, swaps: int, seed: int = 0) -> tuple[list[float], list[float]]:

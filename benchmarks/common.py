@@ -55,6 +55,19 @@ def times_ms(fn, repeats: int = 50) -> list[float]:
     return times
 
 
+def summary(values: list[float], digits: int = 2) -> dict:
+    """Median, mean, 90th percentile, extremes and count of measured values."""
+    ordered = sorted(values)
+    return {
+        "median": round(statistics.median(ordered), digits),
+        "mean": round(statistics.fmean(ordered), digits),
+        "p90": round(ordered[int(0.9 * (len(ordered) - 1))], digits),
+        "min": round(ordered[0], digits),
+        "max": round(ordered[-1], digits),
+        "n": len(ordered),
+    }
+
+
 def median_ms(fn, repeats: int = 50) -> float:
     """Median wall time of fn() in milliseconds, over `repeats` calls after one warm-up."""
     return round(statistics.median(times_ms(fn, repeats)), 2)

@@ -44,42 +44,29 @@ def rhythm_distance(new: np.ndarray, context: np.ndarray) -> np.ndarray:
     return distance
 
 
+def _drum_means(values: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Each drum's mean over its hits (D,); nan for a drum with none."""
+    counts = hits.sum(0)
+    return np.where(counts > 0, (values * hits).sum(0) / np.maximum(counts, 1), np.nan)
+
+
 def match_feel(new: np.ndarray, context: np.ndarray) -> np.ndarray:
     """`new` (T, 27) with each drum's velocities and offsets at the context's (K, 27) mean for
-    that drum (the groove's mean for a drum the context lacks) and their spread around it,
-    pooled over the drums, scaled to the context's."""
+    that drum (moved by the groove's overall difference for a drum the context lacks) and
+    their spread around it, pooled over the drums, scaled to the context's."""
     out = new.copy()
     new_hits, context_hits = new[:, HITS] > 0.5, context[:, HITS] > 0.5
     if not new_hits.any() or not context_hits.any():
         return out
     for part, low, high in ((VELOCITIES, 0.0, 1.0), (OFFSETS, -0.5, 0.5)):
         values, reference = new[:, part], context[:, part]
+        own, theirs = _drum_means(values, new_hits), _drum_means(reference, context_hits)
         overall = reference[context_hits].mean() - values[new_hits].mean()
-        new_means = np.array(
-            [
-                values[new_hits[:, d], d].mean() if new_hits[:, d].any() else 0.0
-                for d in range(values.shape[1])
-            ]
-        )
-        shift = np.array(
-            [
-                reference[context_hits[:, d], d].mean() - new_means[d]
-                if context_hits[:, d].any()
-                else overall
-                for d in range(values.shape[1])
-            ]
-        )
-        new_spread = (values - new_means)[new_hits].std()
-        context_means = np.array(
-            [
-                reference[context_hits[:, d], d].mean() if context_hits[:, d].any() else 0.0
-                for d in range(values.shape[1])
-            ]
-        )
-        context_spread = (reference - context_means)[context_hits].std()
-        scale = context_spread / new_spread if new_spread > 1e-6 else 1.0
-        moved = new_means + shift + (values - new_means) * scale
-        out[:, part] = np.where(new_hits, np.clip(moved, low, high), 0.0)
+        target = np.where(np.isnan(theirs), own + overall, theirs)
+        spread = (values - own)[new_hits].std()
+        scale = (reference - theirs)[context_hits].std() / spread if spread > 1e-6 else 1.0
+        moved = np.clip(target + (values - own) * scale, low, high)
+        out[:, part] = np.where(new_hits, moved, 0.0)
     return out
 
 
