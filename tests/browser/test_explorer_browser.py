@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import groove_notes, write_drum_midi
+from playwright.sync_api import expect
 
 from latentlab.pattern import DrumPattern
 from latentlab.widgets.common import file_stem
@@ -280,6 +281,8 @@ def test_the_map_filters_by_style(page) -> None:
     page.select_option(".ll-map-style select", label=label)
     page.wait_for_function(f"() => {MAP}.shown().length < {everything}", timeout=WAIT_MS)
     style, count = re.fullmatch(r"(\S+)\s+\(([\d,]+)\)", label).groups()
+    # The legend dims its chips in its own render: wait for it, then check what it shows.
+    expect(page.locator(".ll-map-chip:not(.ll-map-dim)")).to_have_count(1, timeout=WAIT_MS)
     assert page.locator(".ll-map-chip:not(.ll-map-dim)").all_inner_texts() == [style]
     assert len(hook(page, f"{MAP}.shown()")) == int(count.replace(",", ""))
     page.select_option(".ll-map-style select", index=0)
