@@ -66,6 +66,7 @@ def _train(args: argparse.Namespace) -> None:
             bars=args.bars,
             hierarchical=args.hierarchical if args.hierarchical is not None else args.bars > 2,
             **given("z_dim", "encoder_hidden", "decoder_hidden", "history_dropout"),
+            **given("bar_encoder", "linear_conductor"),
         )
         config = TrainConfig(
             out=str(args.out),
@@ -407,6 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--history-dropout",
         type=number(*MODEL_RANGES["history_dropout"]),
         help="chance a previous step is hidden, 0..1 (default 0.4)",
+    )
+    tr.add_argument(
+        "--bar-encoder",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="encode each bar on its own, z from all bars' summaries (default off)",
+    )
+    tr.add_argument(
+        "--linear-conductor",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bar embeddings from z by one linear map, not a conductor GRU (default off)",
     )
     tr.add_argument("--seed", type=whole(*SEED), help="random seed (default 0)")
     tr.add_argument("--threads", type=whole(1, 1024), help="CPU threads for torch (default: all)")

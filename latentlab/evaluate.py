@@ -337,6 +337,11 @@ def write_card(folder: str | os.PathLike, evaluation: dict, notes: str = "") -> 
     flags = {
         "bars": model["bars"],
         "hierarchical" if model["hierarchical"] else "no-hierarchical": None,
+        **{
+            option.replace("_", "-"): None
+            for option in ("bar_encoder", "linear_conductor")
+            if model.get(option)
+        },
         "z-dim": model["z_dim"],
         "encoder-hidden": model["encoder_hidden"],
         "decoder-hidden": model["decoder_hidden"],

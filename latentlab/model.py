@@ -39,6 +39,12 @@ class ModelConfig:
     decoder_layers: int = 1
     hierarchical: bool = False
     conductor_hidden: int = 256
+    # The encoder reads each bar on its own and z is drawn from all bars' summaries, so a
+    # long pattern is not squeezed through one recurrent state (the 4-bar model underfit so).
+    bar_encoder: bool = False
+    # A hierarchical model's bar embeddings come from z by one linear map (one slice of z's
+    # projection per bar) instead of a conductor GRU.
+    linear_conductor: bool = False
     dropout: float = 0.1
     # Training only: the chance that the decoder's view of a previous step is blanked, so it
     # leans on z and copes with its own mistakes when it runs free (word dropout, Bowman 2016).
@@ -82,10 +88,14 @@ class DrumVAE(nn.Module):
             bidirectional=True,
             dropout=c.dropout if c.encoder_layers > 1 else 0.0,
         )
-        self.to_mu = nn.Linear(2 * c.encoder_hidden, c.z_dim)
-        self.to_sigma = nn.Linear(2 * c.encoder_hidden, c.z_dim)
+        summary = 2 * c.encoder_hidden * (c.bars if c.bar_encoder else 1)
+        self.to_mu = nn.Linear(summary, c.z_dim)
+        self.to_sigma = nn.Linear(summary, c.z_dim)
         cond_dim = c.z_dim
-        if c.hierarchical:
+        if c.hierarchical and c.linear_conductor:
+            self.conductor_map = nn.Linear(c.z_dim, c.bars * c.conductor_hidden)
+            cond_dim = c.conductor_hidden
+        elif c.hierarchical:
             self.conductor_init = nn.Linear(c.z_dim, c.conductor_hidden)
             self.conductor = nn.GRU(c.z_dim, c.conductor_hidden, batch_first=True)
             cond_dim = c.conductor_hidden
@@ -106,8 +116,12 @@ class DrumVAE(nn.Module):
     # ---- encoder ----------------------------------------------------------------------
     def encode(self, hvo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T, 27) -> mu, sigma, each (B, z_dim)."""
+        c = self.config
+        batch = hvo.shape[0]
+        if c.bar_encoder:
+            hvo = hvo.reshape(batch * c.bars, c.steps_per_bar, HVO_DIM)
         _, h = self.encoder(hvo)
-        last = torch.cat([h[-2], h[-1]], dim=-1)
+        last = torch.cat([h[-2], h[-1]], dim=-1).reshape(batch, -1)
         return self.to_mu(last), F.softplus(self.to_sigma(last)) + 1e-4
 
     # ---- conditioning -----------------------------------------------------------------
@@ -116,6 +130,8 @@ class DrumVAE(nn.Module):
         c = self.config
         if not c.hierarchical:
             return z
+        if c.linear_conductor:
+            return torch.tanh(self.conductor_map(z)).reshape(-1, c.conductor_hidden)
         h0 = torch.tanh(self.conductor_init(z)).unsqueeze(0)
         out, _ = self.conductor(z.unsqueeze(1).expand(-1, c.bars, -1).contiguous(), h0)
         return out.reshape(-1, c.conductor_hidden)

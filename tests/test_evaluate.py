@@ -93,10 +93,18 @@ def test_evaluate_command_writes_json_and_the_model_card(tiny_checkpoint, tmp_pa
 
     config = json.loads((folder / "config.json").read_text())
     config["training"]["init"] = "checkpoints/gmd-2bar"
+    config["model"]["bar_encoder"] = True
     (folder / "config.json").write_text(json.dumps(config))
     card = write_card(folder, result).read_text()
     assert "starting from the weights of `checkpoints/gmd-2bar`" in card
     assert "--init checkpoints/gmd-2bar --batch-size" in card
+    # The reproduce command is one the CLI takes, with the model's options.
+    from latentlab.cli import build_parser
+
+    command = card[card.index("`latentlab train --out") + 1 :].split("`")[0]
+    argv = command.split()[1:]
+    args = build_parser().parse_args(argv)
+    assert args.bar_encoder is True and args.linear_conductor is None
 
 
 def _hvo(hits: np.ndarray, velocity=None) -> np.ndarray:

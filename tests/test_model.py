@@ -18,9 +18,20 @@ def random_hvo(n: int, steps: int, seed: int = 0, density: float = 0.2) -> torch
     return torch.from_numpy(np.concatenate([hits, vel, off], -1))
 
 
-@pytest.mark.parametrize("hierarchical,bars", [(False, 2), (True, 2), (True, 4)])
-def test_shapes_and_output_ranges(hierarchical, bars):
-    model = DrumVAE(ModelConfig(bars=bars, hierarchical=hierarchical, **TINY))
+# The two ways of reading a pattern (whole, bar by bar) and of making bar embeddings.
+VARIANTS = [
+    (False, 2, {}),
+    (True, 2, {}),
+    (True, 4, {}),
+    (False, 2, {"bar_encoder": True}),
+    (True, 4, {"bar_encoder": True}),
+    (True, 4, {"bar_encoder": True, "linear_conductor": True}),
+]
+
+
+@pytest.mark.parametrize("hierarchical,bars,options", VARIANTS)
+def test_shapes_and_output_ranges(hierarchical, bars, options):
+    model = DrumVAE(ModelConfig(bars=bars, hierarchical=hierarchical, **options, **TINY))
     x = random_hvo(3, bars * 16)
     out, mu, sigma = model(x)
     assert out.hit_logits.shape == (3, bars * 16, 9)
@@ -33,10 +44,11 @@ def test_shapes_and_output_ranges(hierarchical, bars):
     assert (vel[hits == 0] == 0).all() and (off[hits == 0] == 0).all()
 
 
-@pytest.mark.parametrize("hierarchical", [False, True])
-def test_step_by_step_decoder_matches_the_fused_training_decoder(hierarchical):
+@pytest.mark.parametrize("hierarchical,bars,options", VARIANTS)
+def test_step_by_step_decoder_matches_the_fused_training_decoder(hierarchical, bars, options):
     """generate() writes the GRU out by hand; feeding its output back teacher-forced must agree."""
-    model = DrumVAE(ModelConfig(hierarchical=hierarchical, decoder_layers=2, **TINY)).eval()
+    config = ModelConfig(bars=bars, hierarchical=hierarchical, decoder_layers=2, **options, **TINY)
+    model = DrumVAE(config).eval()
     z = torch.randn(6, 8) * 3
     generated = model.generate(z)
     with torch.no_grad():
@@ -58,6 +70,20 @@ def test_a_prefix_is_played_as_given_and_the_decoder_goes_on_from_it(hierarchica
     other = random_hvo(5, known, seed=3)
     played = model.generate(z, prefix=other)
     assert torch.equal(played[:, :known], other)
+
+
+def test_a_bar_encoder_hears_every_bar_alike():
+    """Reading bar by bar, the code of a pattern does not depend on where a bar sits only
+    through a long recurrence: each bar's summary is the same function of that bar."""
+    model = DrumVAE(ModelConfig(bars=4, hierarchical=True, bar_encoder=True, **TINY)).eval()
+    bar = random_hvo(1, 16, seed=1)
+    empty = torch.zeros(1, 16, 27)
+    first = torch.cat([bar, empty, empty, empty], 1)
+    last = torch.cat([empty, empty, empty, bar], 1)
+    with torch.no_grad():
+        summaries = [model.encoder(x.reshape(4, 16, 27))[1] for x in (first, last)]
+    torch.testing.assert_close(summaries[0][:, 0], summaries[1][:, 3])
+    assert not torch.equal(model.encode(first)[0], model.encode(last)[0])
 
 
 def test_history_dropout_hides_previous_steps_in_training_only():
