@@ -1,17 +1,21 @@
 """Continue a groove: keep the seed's bars exactly and play on as the same drummer would.
 
 A window of the model holds B bars. The last bars of what has been played so far (up to
-B - 1 of them) are the context. Candidate latent points (the code of the context played as
-a loop, points drawn from the sampler, and points between the two) are scored by how well
-their decode explains the context as its opening bars (`model.prefix_loss`, one batched
-teacher-forced pass); the few best are decoded with the context forced as their first
-steps, so the decoder hears it as its own history. Of their new bars, the one whose rhythm
-(hits per bar on each drum group, syncopation) is closest to the context's is kept: a
-drummer going on keeps the feel. Its dynamics and feel are then the context's: each drum's
-velocities and offsets are moved to the context's mean for that drum and their spread
-around it scaled to the context's (the decoder, trained on squared errors, plays them
-flatter than a drummer). This repeats, a window at a time, until the groove is as long as
-asked.
+B - 1 of them) are the context; the last B bars are the phrase. A drummer goes on by
+playing the phrase again with variations, so the home point is the code of the phrase
+looped from the context on (after bars 1-2 the 2-bar model's home is bars 2, 1: what it
+plays after bar 2 echoes bar 1, not bar 2 again). Candidate latent points (home, points
+drawn from the sampler, and points a short way from home towards them) are scored by how
+well their decode explains the context as its opening bars (`model.prefix_loss`, one
+batched teacher-forced pass); the few best are decoded with the context forced as their
+first steps, so the decoder hears it as its own history. Of their new bars, those that
+merely copy the phrase's bars are passed over when another is there, and the one whose
+rhythm (hits per bar on each drum group, syncopation) is closest to the context's is kept:
+a drummer going on keeps the feel and varies the phrase. Its dynamics and feel are then the
+context's: each drum's velocities and offsets are moved to the context's mean for that drum
+and their spread around it scaled to the context's (the decoder, trained on squared errors,
+plays them flatter than a drummer). This repeats, a window at a time, until the groove is
+as long as asked.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ MAX_SEED_BARS = 4
 MAX_BARS = 32  # a continuation's length limit (each window is one decode)
 CANDIDATES = 8  # latent points drawn to score against the context (24 chose the same)
 FINALISTS = 4  # of them, the best few decoded; the one that keeps the feel is played
+NEAR = 0.3  # how far from home towards a drawn point the points between them lie
 RHYTHM = [f"{group}_density" for group in CLASS_GROUPS] + ["syncopation"]
 
 
@@ -89,19 +94,27 @@ def continue_hvo(
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))
     played = np.asarray(seed, np.float32)
     while len(played) < bars * STEPS_PER_BAR:
-        context_bars = min(len(played) // STEPS_PER_BAR, window - 1)
+        played_bars = len(played) // STEPS_PER_BAR
+        context_bars, phrase_bars = min(played_bars, window - 1), min(played_bars, window)
         context = played[-context_bars * STEPS_PER_BAR :]
-        loop = np.tile(context, (window // context_bars + 1, 1))[: window * STEPS_PER_BAR]
+        phrase = played[-phrase_bars * STEPS_PER_BAR :]
+        looped = np.concatenate([context, phrase[: len(phrase) - len(context)]])
+        loop = np.tile(looped, (window // phrase_bars + 1, 1))[: window * STEPS_PER_BAR]
         with torch.no_grad():
             home = model.encode(torch.as_tensor(loop[None], device=device))[0].cpu().numpy()[0]
         drawn = np.asarray(draw(candidates, rng), np.float32)
-        between = (home + drawn[: candidates // 2]) / 2
+        between = home + NEAR * (drawn[: candidates // 2] - home)
         z = torch.as_tensor(np.vstack([home[None], drawn, between]), device=device)
         prefix = torch.as_tensor(context, device=device).expand(len(z), -1, -1)
         best = z[prefix_loss(model, z, prefix).argsort()[:FINALISTS]]
         decoded = model.generate(best, temperature, generator, prefix=prefix[: len(best)])
         new = decoded[:, len(context) :].cpu().numpy()
-        chosen = new[int(rhythm_distance(new, context).argmin())]
+        distance = rhythm_distance(new, context)
+        echo = loop[len(context) : len(context) + new.shape[1], HITS] > 0.5
+        copies = ((new[..., HITS] > 0.5) == echo).all((1, 2))
+        if not copies.all():
+            distance[copies] = np.inf
+        chosen = new[int(distance.argmin())]
         played = np.concatenate([played, match_feel(chosen, context)])
     return played[: bars * STEPS_PER_BAR]
 

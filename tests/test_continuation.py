@@ -117,3 +117,22 @@ def test_an_empty_context_or_continuation_is_left_as_it_is():
     np.testing.assert_array_equal(match_feel(new, np.zeros((16, 27), np.float32)), new)
     empty = np.zeros((16, 27), np.float32)
     np.testing.assert_array_equal(match_feel(empty, new), empty)
+
+
+def test_the_shipped_model_goes_on_with_the_phrase_varied():
+    """Bars 1-2 a beat then a fill: a drummer going on plays the beat again, then a fill
+    again (bar 3 echoes bar 1, bar 4 bar 2), with variations, not a copy of the seed."""
+    lab = LatentLab.load("gmd-2bar", device="cpu")
+    beat = _groove({0: [0, 8, 10], 1: [4, 12], 2: list(range(0, 16, 2))}, 0.7)
+    fill = _groove({0: [0, 8], 1: [4, 12, 13, 14, 15], 2: list(range(0, 12, 2)), 5: [12]}, 0.7)
+    seed = DrumPattern.from_array(np.concatenate([beat, fill]), bpm=100)
+
+    def f1(a: np.ndarray, b: np.ndarray) -> float:
+        a, b = a[:, HITS] > 0.5, b[:, HITS] > 0.5
+        return 2 * (a & b).sum() / (a.sum() + b.sum())
+
+    for s in range(3):
+        out = lab.continue_groove(seed, 4, seed=s).to_array()
+        bar1, bar2, bar3, bar4 = out[:16], out[16:32], out[32:48], out[48:]
+        assert f1(bar3, bar1) > f1(bar3, bar2) and f1(bar4, bar2) > f1(bar4, bar1)
+        assert not np.array_equal(out[32:, HITS], out[:32, HITS])
