@@ -130,7 +130,7 @@ def clicks_to_sound(browser, clicks: int, log_dir: Path, seed: int = 0) -> dict[
         page = interactive(browser, server.url)
         page.click(".ll-dm-play")
         page.wait_for_function(f"() => {DM}.playing()")
-        box = page.locator(".ll-map-figure .plotarea_events").bounding_box()
+        box = page.locator(".ll-map-figure canvas").bounding_box()
         shown = page.evaluate(f"() => {MAP}.shown()")
         for _ in range(clicks):
             page.wait_for_timeout(rng.uniform(400, 800))

@@ -235,7 +235,7 @@ def click_round(pages: list, rng: random.Random) -> list[float]:
     pending = []
     for _, page, _ in pages:
         shown = page.evaluate(f"() => Array.from({MAP}.shown())")
-        box = page.locator(".ll-map-figure .plotarea_events").bounding_box()
+        box = page.locator(".ll-map-figure canvas").bounding_box()
         while True:
             x, y = page.evaluate(f"() => {MAP}.pixelOf({rng.choice(shown)})")
             if 0 < x - box["x"] < box["width"] and 0 < y - box["y"] < box["height"]:
@@ -313,7 +313,7 @@ PARTS = [  # what the explorer notebook does, step by step: (part, code)
     ("ipywidgets", "import ipywidgets"),
     ("numpy", "import numpy"),
     ("torch", "import torch"),
-    ("latentlab widgets (bqplot, pandas)", "import latentlab.widgets.explorer as ex"),
+    ("latentlab widgets", "import latentlab.widgets.explorer as ex"),
     (
         "model",
         "from latentlab.checkpoint import load_checkpoint\n"

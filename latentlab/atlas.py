@@ -35,6 +35,8 @@ from latentlab.sampler import LatentMixture
 
 ATLAS_FILE = "atlas.npz"
 PLACE_NEIGHBOURS = 8
+SHORTLIST = 64  # windows ranked exactly after the half-precision pass of `nearest`
+QUERY_BATCH = 256  # latent points looked up together in `nearest`
 
 
 def _unpack(hits: np.ndarray, velocities: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -75,6 +77,9 @@ class Atlas:
     """Corpus encodings, map coordinates, metadata, attributes, vectors and the sampler.
 
     `hvo` is the grooves' float HVO (n, T, 27), kept packed when loaded (`PackedGrooves`).
+    `latents` are held in half precision (every dashboard kernel holds an atlas: float32
+    would cost it 10 MB more); convert rows to float32 to compute with them. Text metadata
+    columns are object arrays sharing one string per distinct value.
     `sampler` is None only for an atlas built before samplers existed."""
 
     latents: np.ndarray
@@ -90,23 +95,39 @@ class Atlas:
         return len(self.latents)
 
     def __post_init__(self) -> None:
-        self.latents = np.ascontiguousarray(self.latents, np.float32)
-        self._norms = (self.latents**2).sum(1)
+        self.latents = np.ascontiguousarray(self.latents, np.float16)
+        self._norms = np.concatenate(
+            [(self._rows(s) ** 2).sum(1) for s in np.array_split(np.arange(len(self)), 16)]
+        )
+        self._half = torch.from_numpy(self.latents)
+        self.meta = {k: _shared_strings(v) for k, v in self.meta.items()}
+
+    def _rows(self, index: np.ndarray) -> np.ndarray:
+        return self.latents[index].astype(np.float32)
 
     def attribute_std(self, name: str) -> float:
         """Corpus standard deviation of an attribute: the unit of effect sizes."""
         return float(self.attributes[name].std()) or 1.0
 
     def nearest(self, z: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and Euclidean distances of the k corpus windows closest to each z."""
+        """Indices and Euclidean distances of the k corpus windows closest to each z.
+
+        Products in half precision rank every window roughly; the best few (SHORTLIST, or
+        4k) are then ranked by their exact float32 distances."""
         z = np.atleast_2d(np.asarray(z, np.float32))
-        d2 = self._norms[None] - 2 * (z @ self.latents.T) + (z**2).sum(1)[:, None]
         k = min(k, len(self))
-        index = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        order = np.take_along_axis(d2, index, 1).argsort(1)
-        index = np.take_along_axis(index, order, 1)
-        dist = np.sqrt(np.maximum(np.take_along_axis(d2, index, 1), 0))
-        return index, dist
+        short = min(len(self), max(SHORTLIST, 4 * k))
+        indices, distances = [], []
+        for q in np.array_split(z, max(1, math.ceil(len(z) / QUERY_BATCH))):
+            scale = max(1.0, float(np.abs(q).max()) / 8)  # keeps the products in half range
+            products = (torch.from_numpy(q / scale).half() @ self._half.T).float().numpy()
+            rough = self._norms[None] - 2 * scale * products
+            index = np.argpartition(rough, short - 1, axis=1)[:, :short]
+            d2 = ((self._rows(index) - q[:, None]) ** 2).sum(-1)
+            order = np.argsort(d2, axis=1, kind="stable")[:, :k]
+            indices.append(np.take_along_axis(index, order, 1))
+            distances.append(np.sqrt(np.take_along_axis(d2, order, 1)))
+        return np.concatenate(indices), np.concatenate(distances)
 
     def place(self, z: np.ndarray) -> np.ndarray:
         """Map coordinates of new latent points: inverse-distance mean of their neighbours."""
@@ -118,7 +139,7 @@ class Atlas:
     def save(self, folder: str | os.PathLike) -> Path:
         path = Path(folder) / ATLAS_FILE
         hits = self.hvo[..., HITS] > 0.5
-        mean, basis, codes = _compress_latents(self.latents)
+        mean, basis, codes = _compress_latents(self.latents.astype(np.float32))
         arrays = {
             "latent_mean": mean,
             "latent_basis": basis,
@@ -130,7 +151,9 @@ class Atlas:
             "steps": np.asarray(self.hvo.shape[1]),
             "styles": np.asarray(self.styles),
             **(self.sampler.to_arrays() if self.sampler else {}),
-            **{f"meta.{k}": v for k, v in self.meta.items()},
+            **{
+                f"meta.{k}": v.astype(str) if v.dtype == object else v for k, v in self.meta.items()
+            },
             **{f"attribute.{k}": v.astype(np.float32) for k, v in self.attributes.items()},
             **{f"vector.{k}": v.astype(np.float32) for k, v in self.vectors.items()},
         }
@@ -266,6 +289,15 @@ def _check_arrays(arrays: dict[str, np.ndarray], where: str, model: ModelConfig 
     bpm = arrays["meta.bpm"]
     if bpm.dtype.kind not in "fiu" or not ((bpm >= MIN_BPM) & (bpm <= MAX_BPM)).all():
         raise LatentLabError(f"{where}: meta.bpm holds tempos outside {MIN_BPM:g}..{MAX_BPM:g}")
+
+
+def _shared_strings(column: np.ndarray) -> np.ndarray:
+    """A text column as an object array holding one string per distinct value (fixed-width
+    unicode spends the longest value's bytes on every row); other columns as they are."""
+    if column.dtype.kind != "U":
+        return column
+    names, inverse = np.unique(column, return_inverse=True)
+    return names.astype(object)[inverse.reshape(column.shape)]
 
 
 def _compress_latents(latents: np.ndarray, keep: float = 0.9999):

@@ -393,13 +393,13 @@ class LatentLab:
                 vectors = np.stack([self.attribute_vector(n) for n in names])
                 labels = [attribute_label(n).lower() for n in names]
             elif kind == "dimensions":
-                variance = self._need_atlas().latents.var(0)
+                variance = self._need_atlas().latents.astype(np.float32).var(0)
                 used = max(2, int((variance > 1e-3).sum()))
                 dims = np.argsort(-variance)[:used]
                 vectors = np.eye(self.z_dim, dtype=np.float32)[dims]
                 labels = [f"z[{d}]" for d in dims]
             else:
-                latents = self._need_atlas().latents
+                latents = self._need_atlas().latents.astype(np.float32)
                 _, _, vt = np.linalg.svd(latents - latents.mean(0), full_matrices=False)
                 vectors = vt[:PRINCIPAL]
                 labels = [f"principal {k + 1}" for k in range(len(vectors))]
@@ -508,7 +508,7 @@ class LatentLab:
     def record(self, index: int) -> dict:
         """Metadata of the corpus window at an atlas index."""
         atlas = self._need_atlas()
-        return {m: atlas.meta[m][index].item() for m in atlas.meta}
+        return {m: atlas.meta[m][index : index + 1].tolist()[0] for m in atlas.meta}
 
     def corpus_pattern(self, index: int) -> DrumPattern:
         """The corpus window at an atlas index, as a pattern at its own tempo."""
@@ -536,7 +536,10 @@ class LatentLab:
         if not 0 <= index < len(atlas):
             raise LatentLabError(f"no corpus window {index} (the atlas has {len(atlas)})")
         return Groove(
-            self.corpus_pattern(index), atlas.latents[index].copy(), self.caption(index), index
+            self.corpus_pattern(index),
+            atlas.latents[index].astype(np.float32),
+            self.caption(index),
+            index,
         )
 
     def beats(self) -> np.ndarray:

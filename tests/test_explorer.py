@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from latentlab.widgets.explorer import Explorer
 from latentlab.widgets.latent_map import LatentMap
 from latentlab.widgets.neighbour_grid import CENTRE, NeighbourGrid
 from latentlab.widgets.pattern_strip import pattern_svg
+from latentlab.widgets.theme import STYLE_COLOURS
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def upload_state(name: str, data: bytes) -> dict:
 
 
 def shown_bytes(m: LatentMap) -> np.ndarray:
-    return np.frombuffer(m.pointer._shown, "<u4")
+    return np.frombuffer(m.canvas._shown, "<u4")
 
 
 # ---- LatentMap ----------------------------------------------------------------------------
@@ -51,7 +54,8 @@ def test_map_filters_show_only_matching_windows_and_tell_the_page(lab) -> None:
     assert set(lab.atlas.meta["style"][m.shown]) == {"funk"}
     assert m.style_filter.value == "funk"
     assert np.array_equal(shown_bytes(m), m.shown)
-    assert np.allclose(m._points.x, lab.atlas.coords[m.shown, 0])
+    coords = np.frombuffer(m.canvas._coords, "<f4").reshape(-1, 2)
+    assert np.array_equal(coords, lab.atlas.coords.astype(np.float32)), "every point, sent once"
     assert "funk" in m.legend.value and f"{len(m.shown):,} shown" in m.legend.value
     m.style_filter.value = "rock"  # the dropdown filters too
     assert set(lab.atlas.meta["style"][m.shown]) == {"rock"}
@@ -64,28 +68,49 @@ def test_map_filters_show_only_matching_windows_and_tell_the_page(lab) -> None:
 
 def test_map_points_are_coloured_by_style(lab) -> None:
     m = LatentMap(lab.atlas)
-    codes = np.asarray(m._points.color)
+    table = np.frombuffer(m.canvas._table, "<u2").reshape(len(lab.atlas), -1)
+    colours = np.asarray(m.canvas._colours)[table[:, 0]]  # what the page paints each point
     styles = lab.atlas.meta["style"]
     for style in set(styles):
-        assert len(set(codes[styles == style])) == 1
-    assert len(set(codes)) == len(set(styles))
+        assert set(colours[styles == style]) == {m.colours[style]}
     assert len(set(m.colours.values())) == len(m.colours)
+    sizes = [int((styles == s).sum()) for s in m.styles]
+    assert sizes == sorted(sizes, reverse=True), "styles by size"
+    assert [m.colours[s] for s in m.styles] == list(STYLE_COLOURS[: len(m.styles)])
 
 
 def test_map_selection_marker_and_pins(lab) -> None:
     m = LatentMap(lab.atlas)
     seen = []
     m.observe(lambda change: seen.append(change.new), "selected")
-    m._on_pointer_msg(m.pointer, {"type": "pick", "index": 7}, [])  # a click in the page
+    m._on_msg(m.canvas, {"type": "pick", "index": 7}, [])  # a click in the page
     m.select(7)  # the same point again still counts as a selection
     assert [s for s in seen if s is not None] == [7, 7]
     with pytest.raises(LatentLabError, match="no corpus window"):
         m.select(len(lab.atlas))
     assert m.marked is None
     m.mark(np.array([1.5, -2.0]))
-    assert m.marked == (1.5, -2.0)
+    assert m.marked == (1.5, -2.0) and m.canvas._marked == [1.5, -2.0]
+    m.mark(None)
+    assert m.marked is None and m.canvas._marked == []
     m.pin(np.array([0.5, 0.25]), "mine.mid")
-    assert m.pins == [(0.5, 0.25, "mine.mid")]
+    m.pin(np.array([-1.0, 2.0]), "edit")
+    assert m.pins == [(0.5, 0.25, "mine.mid"), (-1.0, 2.0, "edit")]
+    assert m.canvas._pins == [[0.5, 0.25, "mine.mid"], [-1.0, 2.0, "edit"]]
+
+
+def test_the_explorer_page_imports_no_plotting_library(tiny_checkpoint) -> None:
+    """Every explorer page has a kernel of its own: bqplot and pandas would cost each ~38 MB."""
+    code = f"""\
+import json, sys
+from latentlab.lab import LatentLab
+from latentlab.widgets.explorer import Explorer
+Explorer(LatentLab.load({str(tiny_checkpoint)!r}, device="cpu"), seed=0).show()
+print(json.dumps([m for m in ("bqplot", "bqplot_gl", "pandas") if m in sys.modules]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
 # ---- NeighbourGrid ------------------------------------------------------------------------

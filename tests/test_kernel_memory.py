@@ -3,8 +3,9 @@
 Every explorer page gets a kernel of its own, so whatever a kernel imports is paid once per
 visitor (benchmarks/bench_serving.py measures what each part costs). This runs the explorer
 notebook, and a first decode, in a kernel started as `latentlab dashboard` starts one, and
-checks that none of the libraries the page does not need came along: the debugger, and what
-only building an atlas or fitting a sampler uses (UMAP, numba, scikit-learn, SciPy).
+checks that none of the libraries the page does not need came along: the debugger, what
+only building an atlas or fitting a sampler uses (UMAP, numba, scikit-learn, SciPy), and the
+other dashboards' plots (bqplot, pandas).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ NOT_FOR_A_PAGE = (
     "matplotlib",
     "torch._dynamo",
     "torch._inductor",
+    "bqplot",
+    "pandas",
 )
 LOADED = f"""\
 import json, sys

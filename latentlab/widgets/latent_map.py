@@ -1,11 +1,10 @@
 """LatentMap: the corpus as a 2-D map (the atlas's UMAP coordinates), one point per window.
 
-bqplot draws it: a WebGL `ScatterGL` mark (bqplot-gl) for the tens of thousands of corpus
-windows, coloured by style, and SVG marks for the current point and the user's own grooves.
-ScatterGL reports neither clicks nor hovers, so a small anywidget (latent_map.js) listens on
-the figure, finds the nearest shown point under the pointer, draws its tooltip and reports
-clicks, which set `selected`. The figure has no padding and fixed scales, so page pixels map
-linearly to map coordinates.
+One anywidget (`MapCanvas`, latent_map.js) draws the map on an HTML canvas: the corpus
+windows shown, coloured by style, the current point and the user's own grooves (pins). The
+page finds the nearest shown point under the pointer, draws its tooltip and reports clicks,
+which set `selected`. No plotting library: a dashboard kernel imports neither bqplot nor
+pandas for it, and the page renders it at once.
 
     m = LatentMap(lab.atlas)
     m.observe(lambda change: print(change.new), "selected")   # an atlas index
@@ -15,16 +14,13 @@ linearly to map coordinates.
 from __future__ import annotations
 
 import html
-import uuid
 from pathlib import Path
 from typing import Any
 
 import anywidget
-import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 import traitlets
-from bqplot_gl import ScatterGL
 
 from latentlab.atlas import Atlas
 from latentlab.errors import LatentLabError
@@ -35,7 +31,7 @@ from latentlab.widgets.theme import INK, STYLE_COLOURS, stylesheet
 ALL = "all"
 BEAT_CHOICES = (("All", ALL), ("Beats", "beat"), ("Fills", "fill"))
 MARGIN = 0.04  # empty border around the points, as a share of the map's extent
-# Columns of the compact per-point table the page's tooltips read (all uint16).
+# Columns of the compact per-point table the page draws and describes from (all uint16).
 CODED = ("style", "drummer", "substyle", "beat_type")
 NUMERIC = ("bpm", "first_bar")
 
@@ -55,24 +51,29 @@ def _natural(text: str) -> tuple:
     return (head, int(tail) if tail else -1)
 
 
-class MapPointer(anywidget.AnyWidget):
-    """Pointer events of a LatentMap's figure: tooltips drawn in the page, clicks sent here.
+class MapCanvas(anywidget.AnyWidget):
+    """The map drawn in the page: points, current point and pins; tooltips drawn there,
+    clicks sent here.
 
-    `_target` is a CSS class of the figure; the page finds the nearest shown point (of
-    `_shown`, atlas indices) within a few pixels of the pointer.
+    Each point's colour is `_colours` at its style code (the table's first column); the page
+    picks the nearest point of `_shown` (atlas indices) within a few pixels of the pointer.
     """
 
     _esm = Path(__file__).with_name("latent_map.js")
     _css = stylesheet(Path(__file__).with_name("latent_map.css"))
 
-    _target = traitlets.Unicode().tag(sync=True)
+    _width = traitlets.Int(600).tag(sync=True)  # CSS pixels
+    _height = traitlets.Int(420).tag(sync=True)
     _coords = traitlets.Bytes().tag(sync=True)  # float32 (n, 2)
     _shown = traitlets.Bytes().tag(sync=True)  # uint32 atlas indices
     _domain = traitlets.List(traitlets.Float()).tag(sync=True)  # xmin, xmax, ymin, ymax
     _table = traitlets.Bytes().tag(sync=True)  # uint16 (n, 6): CODED then NUMERIC columns
     _names = traitlets.Dict().tag(sync=True)  # CODED column -> category names
     _colours = traitlets.List(traitlets.Unicode()).tag(sync=True)  # per style code
+    _ink = traitlets.Unicode(INK).tag(sync=True)  # the markers' outline
     _bars = traitlets.Int(2).tag(sync=True)  # bars per window
+    _marked = traitlets.List(traitlets.Float()).tag(sync=True)  # [x, y] or empty
+    _pins = traitlets.List().tag(sync=True)  # [x, y, name] each
 
 
 class LatentMap(widgets.VBox):
@@ -92,85 +93,31 @@ class LatentMap(widgets.VBox):
         lo, hi = coords.min(0), coords.max(0)
         pad = (hi - lo) * MARGIN
         lo, hi = lo - pad, hi + pad
-        self._domain = [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])]
-
-        names, inverse, counts = np.unique(
-            atlas.meta["style"].astype(str), return_inverse=True, return_counts=True
-        )
-        order = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))
-        rank = np.empty(len(names), np.float32)
-        rank[order] = np.arange(len(names))
-        by_size = [str(names[i]) for i in order]
-        self.styles = by_size
-        self.colours = {s: STYLE_COLOURS[i % len(STYLE_COLOURS)] for i, s in enumerate(by_size)}
-        self._style_code = rank[inverse.reshape(-1)]
-        self._counts = {str(n): int(c) for n, c in zip(names, counts, strict=True)}
-
-        # No padding for the markers' size: the plot area spans the domain exactly.
-        self._x = bq.LinearScale(min=self._domain[0], max=self._domain[1], allow_padding=False)
-        self._y = bq.LinearScale(min=self._domain[2], max=self._domain[3], allow_padding=False)
-        scales = {"x": self._x, "y": self._y}
-        colour_scale = bq.ColorScale(
-            colors=[self.colours[s] for s in by_size], min=0, max=max(len(by_size) - 1, 1)
-        )
-        self._points = ScatterGL(
-            x=coords[:, 0],
-            y=coords[:, 1],
-            color=self._style_code,
-            scales={**scales, "color": colour_scale},
-            default_size=14,
-            opacities=[0.75],
-            stroke=None,
-        )
-        self._pins = bq.Scatter(
-            x=[],
-            y=[],
-            names=[],
-            scales=scales,
-            marker="diamond",
-            default_size=150,
-            colors=["#ffffff"],
-            stroke=INK,
-            stroke_width=2.5,
-            display_names=True,
-            labels=["your grooves"],
-        )
-        # The current point: a dark ring on a white halo around a dot, visible on any colour.
-        self._halo = bq.Scatter(scales=scales, default_size=420, fill=False, stroke="#ffffff")
-        self._halo.stroke_width = 7
-        self._ring = bq.Scatter(scales=scales, default_size=420, fill=False, stroke=INK)
-        self._ring.stroke_width = 3
-        self._dot = bq.Scatter(scales=scales, default_size=40, colors=[INK], stroke="#ffffff")
-        self._target = f"ll-map-{uuid.uuid4().hex[:12]}"
-        self.figure = bq.Figure(
-            marks=[self._points, self._pins, self._halo, self._ring, self._dot],
-            padding_x=0,
-            padding_y=0,
-            fig_margin={"top": 4, "bottom": 4, "left": 4, "right": 4},
-            animation_duration=0,
-            display_toolbar=False,  # pan and zoom would move the points under the pointer
-            layout=widgets.Layout(width=f"{width}px", height=f"{height}px"),
-        )
-        self.figure.add_class("ll-map-figure")
-        self.figure.add_class(self._target)
 
         coded = {c: _categories(atlas.meta[c]) for c in CODED}
-        self._names = {c: names for c, (names, _) in coded.items()}
+        names = {c: categories for c, (categories, _) in coded.items()}
+        counts = np.bincount(coded["style"][1], minlength=len(names["style"]))
+        self._counts = dict(zip(names["style"], counts.tolist(), strict=True))
+        by_size = sorted(self._counts, key=lambda s: (-self._counts[s], s))
+        self.styles = by_size
+        self.colours = {s: STYLE_COLOURS[i % len(STYLE_COLOURS)] for i, s in enumerate(by_size)}
         table = np.stack(
             [codes for _, codes in coded.values()]
             + [np.clip(np.round(atlas.meta[c].astype(float)), 0, 65535) for c in NUMERIC],
             axis=1,
         ).astype("<u2")
-        self.pointer = MapPointer(
-            _target=self._target,
+        self.canvas = MapCanvas(
+            _width=width,
+            _height=height,
             _coords=coords.astype("<f4").tobytes(),
-            _domain=self._domain,
+            _domain=[float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])],
             _table=table.tobytes(),
-            _names=self._names,
-            _colours=[self.colours[s] for s in self._names["style"]],
+            _names=names,
+            _colours=[self.colours[s] for s in names["style"]],
             _bars=atlas.hvo.shape[1] // STEPS_PER_BAR,
         )
-        self.pointer.on_msg(self._on_pointer_msg)
+        self.canvas.add_class("ll-map-figure")
+        self.canvas.on_msg(self._on_msg)
 
         self.style_filter = widgets.Dropdown(
             options=[(f"All styles ({len(atlas):,})", ALL)]
@@ -179,14 +126,14 @@ class LatentMap(widgets.VBox):
             layout=widgets.Layout(width="168px"),
         )
         self.style_filter.add_class("ll-map-style")
-        drummers = [d for d in self._names["drummer"] if d]
+        drummers = [d for d in names["drummer"] if d]
         self.drummer_filter = widgets.Dropdown(
             options=[("All drummers", ALL)] + [(d, d) for d in drummers],
             value=ALL,
             layout=widgets.Layout(width="124px", display="" if drummers else "none"),
         )
         self.drummer_filter.add_class("ll-map-drummer")
-        beats = {"beat", "fill"} <= set(self._names["beat_type"])
+        beats = {"beat", "fill"} <= set(names["beat_type"])
         self.beat_filter = widgets.ToggleButtons(
             options=BEAT_CHOICES, value=ALL, layout=widgets.Layout(display="" if beats else "none")
         )
@@ -198,9 +145,7 @@ class LatentMap(widgets.VBox):
 
         bar = widgets.HBox([self.style_filter, self.drummer_filter, self.beat_filter])
         bar.add_class("ll-map-bar")
-        super().__init__(
-            [bar, self.figure, self.pointer, self.legend], layout=widgets.Layout(width=f"{width}px")
-        )
+        super().__init__([bar, self.canvas, self.legend], layout=widgets.Layout(width=f"{width}px"))
         self.add_class("ll-map")
         self._shown = np.arange(len(atlas), dtype=np.uint32)
         self.filter()
@@ -226,12 +171,7 @@ class LatentMap(widgets.VBox):
                 control.value = value
                 control.observe(self._on_filter, "value")
         self._shown = shown
-        coords = self.atlas.coords[self._shown]
-        with self._points.hold_sync():
-            self._points.x = coords[:, 0]
-            self._points.y = coords[:, 1]
-            self._points.color = self._style_code[self._shown]
-        self.pointer._shown = self._shown.astype("<u4").tobytes()
+        self.canvas._shown = shown.astype("<u4").tobytes()
         self._draw_legend(wanted["style"])
         self.filters = chosen
         return len(self._shown)
@@ -260,34 +200,25 @@ class LatentMap(widgets.VBox):
             self.selected = None  # a second click on the same point selects it again
         self.selected = index
 
-    def _on_pointer_msg(self, _widget: Any, content: dict, _buffers: list) -> None:
+    def _on_msg(self, _widget: Any, content: dict, _buffers: list) -> None:
         if content.get("type") == "pick":
             self.select(content["index"])
 
     def mark(self, coords: np.ndarray | None) -> None:
         """Move the current-point marker to map coordinates (x, y); None hides it."""
-        x, y = ([], []) if coords is None else ([float(coords[0])], [float(coords[1])])
-        for mark in (self._halo, self._ring, self._dot):
-            with mark.hold_sync():
-                mark.x, mark.y = x, y
+        self.canvas._marked = [] if coords is None else [float(coords[0]), float(coords[1])]
 
     @property
     def marked(self) -> tuple[float, float] | None:
         """Where the current-point marker is, or None."""
-        if len(self._dot.x) == 0:
-            return None
-        return float(self._dot.x[0]), float(self._dot.y[0])
+        marked = self.canvas._marked
+        return (marked[0], marked[1]) if marked else None
 
     def pin(self, coords: np.ndarray, name: str) -> None:
         """Add a labelled point (an uploaded or edited groove) at map coordinates (x, y)."""
-        with self._pins.hold_sync():
-            self._pins.x = [*self._pins.x, float(coords[0])]
-            self._pins.y = [*self._pins.y, float(coords[1])]
-            self._pins.names = [*self._pins.names, name]
+        self.canvas._pins = [*self.canvas._pins, [float(coords[0]), float(coords[1]), str(name)]]
 
     @property
     def pins(self) -> list[tuple[float, float, str]]:
-        return [
-            (float(x), float(y), str(n))
-            for x, y, n in zip(self._pins.x, self._pins.y, self._pins.names, strict=True)
-        ]
+        """The labelled points, in the order they were added: (x, y, name)."""
+        return [(x, y, name) for x, y, name in self.canvas._pins]

@@ -190,7 +190,7 @@ def test_clicking_the_map_chooses_a(interpolation) -> None:
     page = interpolation
     maps = "window.latentlab.latentMaps[0]"
     page.locator(".ll-map-picker").scroll_into_view_if_needed()
-    box = page.locator(".ll-map-picker .plotarea_events").bounding_box()
+    box = page.locator(".ll-map-picker canvas").bounding_box()
     inside = None
     for index in page.evaluate(f"() => Array.from({maps}.shown()).slice(0, 4000)")[::97]:
         x, y = page.evaluate(f"() => {maps}.pixelOf({index})")

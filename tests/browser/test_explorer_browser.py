@@ -101,8 +101,8 @@ def wait_grid_after(page, version: int) -> None:
 
 
 def point_in_view(page, k: int) -> tuple[int, float, float]:
-    """A shown map point well inside the plot area: (atlas index, x, y) in page pixels."""
-    box = page.locator(".ll-map-figure .plotarea_events").bounding_box()
+    """A shown map point well inside the map: (atlas index, x, y) in page pixels."""
+    box = page.locator(".ll-map-figure canvas").bounding_box()
     shown = hook(page, f"{MAP}.shown()")
     rng = np.random.default_rng(k)
     for index in rng.permutation(shown):
@@ -110,7 +110,7 @@ def point_in_view(page, k: int) -> tuple[int, float, float]:
         inside_x = box["x"] + 20 < x < box["x"] + box["width"] - 20
         if inside_x and box["y"] + 20 < y < box["y"] + box["height"] - 20:
             return int(index), x, y
-    raise AssertionError("no map point inside the plot area")
+    raise AssertionError("no map point inside the map")
 
 
 def click_point(page, k: int) -> int:
@@ -132,7 +132,11 @@ def test_the_landing_page_is_the_explorer_ready_to_use(page, dashboard) -> None:
     assert "explorer.ipynb" in tree.text(), "the other dashboards are served too"
     assert page.locator(".ll-ng-cell").count() == 9
     assert page.locator(".ll-dm-cell").count() == 9 * 32
-    assert page.locator(".ll-map-figure canvas").count() >= 1, "the WebGL points"
+    assert page.locator(".ll-map-figure canvas").count() == 1
+    page.wait_for_function(
+        f"() => {MAP}.drawnPoints() === {MAP}.shown().length && {MAP}.marked() !== null",
+        timeout=WAIT_MS,
+    )  # every corpus point and the current groove's marker are drawn
     styles = page.locator(".ll-map-style option").count() - 1
     assert page.locator(".ll-map-chip").count() == styles > 1
     assert "corpus groove #" in now_playing(page)
@@ -156,13 +160,16 @@ def test_clicking_a_map_point_plays_it_and_changes_the_grid(page) -> None:
         (e["step"], e["cls"]) for e in hook(page, f"{DM}.scheduled()") if e["version"] > version
     }
     assert notes and notes <= grid_on_cells(page), "the notes scheduled are the groove shown"
-    # The marker (bqplot's own SVG, bqplot's scales) sits where the page found the point.
+    # The marker is drawn on the point clicked: a dark dot in a dark ring.
     x, y = hook(page, f"{MAP}.pixelOf({index})")
-    boxes = [
-        b for b in (d.bounding_box() for d in page.locator(".ll-map-figure path.dot").all()) if b
-    ]
-    centres = [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in boxes]
-    assert min(np.hypot(cx - x, cy - y) for cx, cy in centres) < 1.5
+    page.wait_for_function(
+        f"([x, y]) => Math.hypot({MAP}.marked()[0] - x, {MAP}.marked()[1] - y) < 1.5",
+        arg=[x, y],
+        timeout=WAIT_MS,
+    )
+    for dx in (0, 10):  # the dot's centre, on the ring
+        r, g, b, _ = hook(page, f"{MAP}.colourAt({x + dx}, {y})")
+        assert max(r, g, b) < 60, f"the marker is dark {dx} px from the point"
     page.screenshot(path=ARTIFACTS / "explorer.png")
 
 
@@ -221,8 +228,9 @@ def test_uploading_a_midi_file_places_a_new_point(page, tmp_path) -> None:
         "() => document.querySelector('.ll-ex-message').innerText.includes('placed on the map')",
         timeout=WAIT_MS,
     )
-    pin = page.locator(".ll-map-figure text", has_text="upload-test.mid")
-    pin.wait_for(timeout=WAIT_MS)
+    page.wait_for_function(
+        f"() => {MAP}.pins().some((p) => p.name === 'upload-test.mid')", timeout=WAIT_MS
+    )  # a pin drawn with the file's name
     wait_now_playing(page, "upload-test.mid")
     assert "upload-test.mid" in now_playing(page)
     expected = DrumPattern.from_midi(path, bars=2)
@@ -263,7 +271,7 @@ def test_downloads_hold_the_groove_shown_and_are_named_after_it(page, fmt: str) 
 
 
 def test_an_edit_in_the_drum_machine_is_encoded_and_placed(page) -> None:
-    marked = page.locator(".ll-map-figure path.dot").last.bounding_box()
+    marked = hook(page, f"{MAP}.marked()")
     on = grid_on_cells(page)
     cell = next((s, c) for s in range(32) for c in (0, 1, 2) if (s, c) not in on)
     version = hook(page, f"{GRID}.version()")
@@ -272,7 +280,9 @@ def test_an_edit_in_the_drum_machine_is_encoded_and_placed(page) -> None:
     wait_now_playing(page, "your edit")
     assert "your edit" in now_playing(page)
     assert grid_on_cells(page) == on | {cell}
-    assert page.locator(".ll-map-figure path.dot").last.bounding_box() != marked
+    page.wait_for_function(
+        f"(before) => {MAP}.marked().some((v, i) => v !== before[i])", arg=marked, timeout=WAIT_MS
+    )  # the marker moves to the edit's place
 
 
 def test_the_map_filters_by_style(page) -> None:
@@ -285,6 +295,8 @@ def test_the_map_filters_by_style(page) -> None:
     expect(page.locator(".ll-map-chip:not(.ll-map-dim)")).to_have_count(1, timeout=WAIT_MS)
     assert page.locator(".ll-map-chip:not(.ll-map-dim)").all_inner_texts() == [style]
     assert len(hook(page, f"{MAP}.shown()")) == int(count.replace(",", ""))
+    drawn = f"() => {MAP}.drawnPoints() === {count.replace(',', '')}"
+    page.wait_for_function(drawn, timeout=WAIT_MS)  # the map draws only those
     page.select_option(".ll-map-style select", index=0)
     page.wait_for_function(f"() => {MAP}.shown().length === {everything}", timeout=WAIT_MS)
 
