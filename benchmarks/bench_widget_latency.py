@@ -73,7 +73,8 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = launch(p)
-                page, watch = open_page(browser, server.url, ".ll-dm-cell")
+                page = open_page(browser, server.url, ".ll-dm-cell")
+                watch = page.watch
                 first_note, arrival = measure(page, args.swaps)
                 browser.close()
         finally:

@@ -129,8 +129,12 @@ def launch(playwright, autoplay: bool = True):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
 
 
-def open_page(browser, url: str, ready_selector: str, init_script: str | None = None):
-    """A 1280x800 page of `url`, loaded until `ready_selector` shows; returns (page, watch).
+def open_page(
+    browser, url: str, ready_selector: str, init_script: str | None = None, until: str = ""
+):
+    """A 1280x800 page of `url`, loaded until `ready_selector` shows and the JavaScript
+    expression `until` (if given) is true; its console and outside requests are watched in
+    `page.watch` (a PageWatch).
 
     `init_script` runs in the page before its own scripts (to stub a browser API)."""
     page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
@@ -148,7 +152,10 @@ def open_page(browser, url: str, ready_selector: str, init_script: str | None = 
     page.route(lambda url: not url.startswith(LOCAL), offline)
     page.goto(url, timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector(ready_selector, timeout=PAGE_TIMEOUT_MS)
-    return page, watch
+    if until:
+        page.wait_for_function(f"() => {until}", timeout=PAGE_TIMEOUT_MS)
+    page.watch = watch
+    return page
 
 
 def run_in_jupyterlab(page, done_selector: str, timeout: float = scaled(60)) -> None:

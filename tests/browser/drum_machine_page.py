@@ -27,9 +27,8 @@ def page_fixtures(init_script: str | None = None):
 
     @pytest.fixture(scope="module")
     def served_page(browser, voila):
-        page, watch = open_page(browser, voila(NOTEBOOK).url, ".ll-dm-cell", init_script)
-        page.wait_for_function(f"() => {HOOK} !== undefined", timeout=WAIT_MS)
-        page.watch = watch
+        url = voila(NOTEBOOK).url
+        page = open_page(browser, url, ".ll-dm-cell", init_script, until=f"{HOOK} !== undefined")
         yield page
         page.close()
 

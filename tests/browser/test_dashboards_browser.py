@@ -26,10 +26,8 @@ NOTE = re.compile(r'<rect x="([-\d.]+)" y="([\d.]+)" width="0.76"')
 
 
 def serve(browser, voila, name: str, ready: str):
-    page, watch = open_page(browser, voila(NOTEBOOKS / name).url, ready)
-    page.wait_for_function(f"() => {HOOKS} && {HOOKS}.length > 0", timeout=WAIT_MS)
-    page.watch = watch
-    return page
+    until = f"{HOOKS} && {HOOKS}.length > 0"
+    return open_page(browser, voila(NOTEBOOKS / name).url, ready, until=until)
 
 
 def check_clean(page) -> None:

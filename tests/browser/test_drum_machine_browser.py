@@ -208,13 +208,13 @@ def test_the_first_click_starts_audio_without_the_autoplay_flag(playwright, voil
     """Chromium's real policy: the context is made inside the click, so it runs at once."""
     strict = launch(playwright, autoplay=False)
     try:
-        page, watch = open_page(strict, voila(NOTEBOOK).url, ".ll-dm-play")
+        page = open_page(strict, voila(NOTEBOOK).url, ".ll-dm-play")
         page.click(".ll-dm-play")
         page.wait_for_function(
             f"() => {HOOK}.audioState() === 'running' && {HOOK}.scheduled().length > 3",
             timeout=WAIT_MS,
         )
-        assert watch.errors == []
+        assert page.watch.errors == []
     finally:
         strict.close()
 
@@ -223,9 +223,7 @@ def test_the_widget_plays_and_edits_in_jupyterlab(browser, jupyterlab, tmp_path)
     for name in (NOTEBOOK.name, "drum_grooves.py"):  # a copy: JupyterLab may save it
         shutil.copy(NOTEBOOK.with_name(name), tmp_path)
     server = jupyterlab(tmp_path)
-    page, watch = open_page(
-        browser, server.lab_url(NOTEBOOK.name), ".jp-CodeCell .jp-InputArea-editor"
-    )
+    page = open_page(browser, server.lab_url(NOTEBOOK.name), ".jp-CodeCell .jp-InputArea-editor")
     run_in_jupyterlab(page, ".ll-dm-cell")
     page.click(".ll-dm-play")
     last = "window.latentlab.drumMachines.at(-1)"  # a run JupyterLab repeated leaves two models
@@ -238,6 +236,6 @@ def test_the_widget_plays_and_edits_in_jupyterlab(browser, jupyterlab, tmp_path)
         "() => document.querySelector('.test-python-pattern').innerText.includes('[6, 1]')",
         timeout=WAIT_MS,
     )
-    assert [e for e in watch.errors if "blob:" in e or "anywidget" in e] == [], (
+    assert [e for e in page.watch.errors if "blob:" in e or "anywidget" in e] == [], (
         "no errors from the widget (JupyterLab's own console noise aside)"
     )

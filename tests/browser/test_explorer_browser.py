@@ -44,13 +44,8 @@ def dashboard(tmp_path_factory):
 
 
 def open_explorer(browser, dashboard: NotebookServer):
-    page, watch = open_page(browser, dashboard.url, READY)
-    page.wait_for_function(
-        f"() => {MAP} !== undefined && {GRID} !== undefined && {DM} !== undefined",
-        timeout=WAIT_MS,
-    )
-    page.watch = watch
-    return page
+    until = f"{MAP} !== undefined && {GRID} !== undefined && {DM} !== undefined"
+    return open_page(browser, dashboard.url, READY, until=until)
 
 
 @pytest.fixture(scope="module")

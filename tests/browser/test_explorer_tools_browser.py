@@ -33,9 +33,9 @@ def page(browser, checkpoint, tmp_path_factory):
     args = ["latentlab.cli", "dashboard", "--pool-size=0", f"--checkpoint={checkpoint}"]
     server = NotebookServer("dashboard", args, ROOT, tmp_path_factory.mktemp("dashboard"))
     try:
-        page, watch = open_page(browser, server.url, ".ll-ng-cell svg")
+        page = open_page(browser, server.url, ".ll-ng-cell svg")
         yield page
-        assert watch.errors == [] and watch.external == []
+        assert page.watch.errors == [] and page.watch.external == []
         page.close()
     finally:
         server.stop()
