@@ -2,6 +2,7 @@
 
 import json
 
+from latentlab.checkpoint import model_config
 from latentlab.lab import LatentLab, default_checkpoint
 from latentlab.widgets.training import TrainingPanel
 
@@ -16,7 +17,7 @@ def test_the_panel_fine_tunes_the_shipped_model_on_the_grooves(tmp_path, monkeyp
     best = panel.run(max_steps=2)
     shipped = json.loads((default_checkpoint() / "config.json").read_text())
     mine = LatentLab.load(best, device="cpu")
-    assert mine.model.config.to_dict() == shipped["model"]  # the shipped sizes
+    assert mine.model.config == model_config(shipped)  # the shipped sizes and options
     assert mine.config["training"]["init"] == str(default_checkpoint())
     assert mine.config["data"]["corpus"] == "folder" and mine.atlas.sampler is not None
     assert set(mine.styles) == {"funk", "rock"}
