@@ -78,7 +78,7 @@ class Atlas:
 
     `hvo` is the grooves' float HVO (n, T, 27), kept packed when loaded (`PackedGrooves`).
     `latents` are held in half precision (every dashboard kernel holds an atlas: float32
-    would cost it 10 MB more); convert rows to float32 to compute with them. Text metadata
+    would cost it 10 MB more); `latent_rows` gives them in float32 to compute with. Text metadata
     columns are object arrays sharing one string per distinct value.
     `sampler` is None only for an atlas built before samplers existed."""
 
@@ -96,13 +96,12 @@ class Atlas:
 
     def __post_init__(self) -> None:
         self.latents = np.ascontiguousarray(self.latents, np.float16)
-        self._norms = np.concatenate(
-            [(self._rows(s) ** 2).sum(1) for s in np.array_split(np.arange(len(self)), 16)]
-        )
+        self._norms = (self.latent_rows(slice(None)) ** 2).sum(1)
         self._half = torch.from_numpy(self.latents)
         self.meta = {k: _shared_strings(v) for k, v in self.meta.items()}
 
-    def _rows(self, index: np.ndarray) -> np.ndarray:
+    def latent_rows(self, index) -> np.ndarray:
+        """Latent points of the windows at `index` (anything numpy indexes with), float32."""
         return self.latents[index].astype(np.float32)
 
     def attribute_std(self, name: str) -> float:
@@ -123,7 +122,7 @@ class Atlas:
             products = (torch.from_numpy(q / scale).half() @ self._half.T).float().numpy()
             rough = self._norms[None] - 2 * scale * products
             index = np.argpartition(rough, short - 1, axis=1)[:, :short]
-            d2 = ((self._rows(index) - q[:, None]) ** 2).sum(-1)
+            d2 = ((self.latent_rows(index) - q[:, None]) ** 2).sum(-1)
             order = np.argsort(d2, axis=1, kind="stable")[:, :k]
             indices.append(np.take_along_axis(index, order, 1))
             distances.append(np.sqrt(np.take_along_axis(d2, order, 1)))
@@ -139,7 +138,7 @@ class Atlas:
     def save(self, folder: str | os.PathLike) -> Path:
         path = Path(folder) / ATLAS_FILE
         hits = self.hvo[..., HITS] > 0.5
-        mean, basis, codes = _compress_latents(self.latents.astype(np.float32))
+        mean, basis, codes = _compress_latents(self.latent_rows(slice(None)))
         arrays = {
             "latent_mean": mean,
             "latent_basis": basis,

@@ -393,13 +393,13 @@ class LatentLab:
                 vectors = np.stack([self.attribute_vector(n) for n in names])
                 labels = [attribute_label(n).lower() for n in names]
             elif kind == "dimensions":
-                variance = self._need_atlas().latents.astype(np.float32).var(0)
+                variance = self._need_atlas().latent_rows(slice(None)).var(0)
                 used = max(2, int((variance > 1e-3).sum()))
                 dims = np.argsort(-variance)[:used]
                 vectors = np.eye(self.z_dim, dtype=np.float32)[dims]
                 labels = [f"z[{d}]" for d in dims]
             else:
-                latents = self._need_atlas().latents.astype(np.float32)
+                latents = self._need_atlas().latent_rows(slice(None))
                 _, _, vt = np.linalg.svd(latents - latents.mean(0), full_matrices=False)
                 vectors = vt[:PRINCIPAL]
                 labels = [f"principal {k + 1}" for k in range(len(vectors))]
@@ -438,7 +438,9 @@ class LatentLab:
         if self.atlas is None:
             return np.ones(len(d), np.float32)
         if self._covariance is None:
-            self._covariance = np.cov(self.atlas.latents, rowvar=False).astype(np.float32)
+            self._covariance = np.cov(self.atlas.latent_rows(slice(None)), rowvar=False).astype(
+                np.float32
+            )
         return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, self._covariance, d), 0))
 
     def blend(self, corners, size: int = 5) -> np.ndarray:
@@ -536,10 +538,7 @@ class LatentLab:
         if not 0 <= index < len(atlas):
             raise LatentLabError(f"no corpus window {index} (the atlas has {len(atlas)})")
         return Groove(
-            self.corpus_pattern(index),
-            atlas.latents[index].astype(np.float32),
-            self.caption(index),
-            index,
+            self.corpus_pattern(index), atlas.latent_rows(index), self.caption(index), index
         )
 
     def beats(self) -> np.ndarray:

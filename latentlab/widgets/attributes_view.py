@@ -39,7 +39,7 @@ def held_out_latents(lab: LatentLab, n: int, seed: int = 0) -> np.ndarray:
     pool = np.flatnonzero(atlas.meta["split"] == "test")
     pool = pool if len(pool) else np.arange(len(atlas))
     rng = np.random.default_rng(seed)
-    return atlas.latents[rng.choice(pool, min(n, len(pool)), replace=False)].astype(np.float32)
+    return atlas.latent_rows(rng.choice(pool, min(n, len(pool)), replace=False))
 
 
 class AttributesView(widgets.VBox):
