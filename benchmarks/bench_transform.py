@@ -16,6 +16,10 @@ with the real kit groove (F1) next to putting every tap on the snare, and its rh
 features with the test windows' (`latentlab.evaluate.realism`), next to the snare baseline
 and to the train windows (the ceiling). Speed: median time of each operation on one 2-bar
 and one 8-bar groove through `LatentLab`, one torch thread.
+Offset ceilings: what knowing more than the quantised groove would give the per-drum offset
+guess (MAE on the test hits): the window's drummer (each drum at its median offset for that
+drummer in the train split) and the take's own feel (each drum at the median of the window's
+own offsets for it, an oracle: a quantised groove no longer holds it).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from common import machine, median_ms, write_result
 
-from latentlab.corpus import Corpus
+from latentlab.corpus import Corpus, Windows
 from latentlab.evaluate import hit_scores, realism
 from latentlab.lab import DEFAULT_CHECKPOINT, LatentLab
 from latentlab.pattern import DRUM_CLASSES, HITS, N_CLASSES, OFFSETS, VELOCITIES, DrumPattern
@@ -94,6 +98,29 @@ def humanize_errors(net, train: np.ndarray, windows: np.ndarray) -> dict:
     return {"humanize": result, "per_drum_median_baseline": base}
 
 
+def offset_ceilings(train: Windows, test: Windows, baseline_mae: float) -> dict:
+    """Offset MAE on the test hits of the per-drum guess given the window's drummer, and
+    given the window's own offsets (see the module docstring), each with its reduction."""
+    hvo = test.hvo.astype(np.float32)
+    hits, offsets = hvo[..., HITS] > 0.5, hvo[..., OFFSETS]
+    by_drummer = np.zeros_like(offsets)
+    for drummer in np.unique(test.meta["drummer"]):
+        theirs = train.subset(np.flatnonzero(train.meta["drummer"] == drummer)).hvo
+        mine = test.meta["drummer"] == drummer
+        if len(theirs):
+            by_drummer[mine] = per_drum_medians(theirs.astype(np.float32))[1]
+        else:
+            by_drummer[mine] = per_drum_medians(train.hvo.astype(np.float32))[1]
+    masked = np.where(hits, offsets, np.nan)
+    with np.errstate(all="ignore"):
+        own = np.nan_to_num(np.nanmedian(masked, axis=1, keepdims=True))
+    result = {}
+    for name, guess in (("drummer_known", by_drummer), ("takes_own_feel_oracle", own)):
+        mae = float(np.abs(np.broadcast_to(guess, offsets.shape) - offsets)[hits].mean())
+        result[name] = {"offset_mae": round(mae, 4), "reduction": round(1 - mae / baseline_mae, 4)}
+    return result
+
+
 def humanize_figures(lab: LatentLab, folder: Path, train: np.ndarray, test: np.ndarray) -> dict:
     hits = test[..., HITS] > 0.5
     velocity, _ = per_drum_medians(train)
@@ -138,6 +165,10 @@ def main() -> None:
     train = windows.split("train").hvo.astype(np.float32)
     test = windows.split("test").hvo.astype(np.float32)
     humanize = humanize_figures(lab, args.checkpoint, train, test)
+    base_offsets = humanize["per_drum_median_baseline"]["offset_mae"]
+    humanize["offset_ceilings"] = offset_ceilings(
+        windows.split("train"), windows.split("test"), base_offsets
+    )
     drumify = drumify_figures(args.checkpoint, train, test)
     two = DrumPattern.from_array(flattened(test[0]), 120.0)
     eight = DrumPattern.from_array(np.concatenate([flattened(w) for w in test[:4]]), 120.0)

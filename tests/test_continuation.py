@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from latentlab.cli import main
-from latentlab.continuation import MAX_BARS, match_feel, rhythm_distance
+from latentlab.continuation import (
+    MAX_BARS,
+    keep_counts,
+    match_feel,
+    rhythm_distance,
+)
 from latentlab.errors import LatentLabError
 from latentlab.lab import LatentLab
 from latentlab.pattern import HITS, OFFSETS, VELOCITIES, DrumPattern
@@ -112,6 +117,27 @@ def test_new_bars_take_the_contexts_dynamics_and_feel():
     assert out[:, VELOCITIES].max() <= 1
 
 
+def test_new_bars_keep_the_echos_count_of_hits_on_every_drum():
+    """The decoder plays too few kicks and too many hats: the likeliest missing kicks are
+    added with its velocity and offset, the least likely extra hats dropped; the rest stay."""
+    echo = _groove({0: [0, 6, 8], 2: [0, 4, 8, 12], 1: [4]}, 0.7)
+    new = _groove({0: [0], 2: [0, 2, 4, 6, 8, 12], 1: [4]}, 0.6, 0.02)
+    predicted = np.zeros((16, 27), np.float32)
+    predicted[:, HITS] = 0.6
+    predicted[:, 0] = 0.05
+    predicted[[3, 10], 0] = [0.4, 0.3]  # the likeliest empty kick cells
+    predicted[[2, 6], 2] = [0.55, 0.1]  # the least sure hats
+    predicted[:, VELOCITIES], predicted[:, OFFSETS] = 0.45, -0.1
+    out = keep_counts(new[None], echo, predicted[None])[0]
+    assert np.flatnonzero(out[:, 0]).tolist() == [0, 3, 10]
+    assert out[3, 9] == out[10, 9] == np.float32(0.45) and out[3, 18] == np.float32(-0.1)
+    assert out[0, 9] == np.float32(0.6) and out[0, 18] == np.float32(0.02)
+    assert np.flatnonzero(out[:, 2]).tolist() == [0, 4, 8, 12]
+    assert np.all(out[[2, 6], 11] == 0) and np.all(out[[2, 6], 20] == 0)
+    np.testing.assert_array_equal(out[:, [1, 10, 19]], new[:, [1, 10, 19]])
+    np.testing.assert_array_equal(keep_counts(echo[None], echo, predicted[None])[0], echo)
+
+
 def test_an_empty_context_or_continuation_is_left_as_it_is():
     new = _groove({0: [0, 8]}, 0.6, 0.05)
     np.testing.assert_array_equal(match_feel(new, np.zeros((16, 27), np.float32)), new)
@@ -136,3 +162,19 @@ def test_the_shipped_model_goes_on_with_the_phrase_varied():
         bar1, bar2, bar3, bar4 = out[:16], out[16:32], out[32:48], out[48:]
         assert f1(bar3, bar1) > f1(bar3, bar2) and f1(bar4, bar2) > f1(bar4, bar1)
         assert not np.array_equal(out[32:, HITS], out[:32, HITS])
+
+
+def test_a_continuation_accents_the_phrase_as_the_seed_does():
+    """Where bar 3 plays a hit that bar 1 plays, it plays it as the drummer did in bar 1
+    (velocity and offset); the seed's accents are not flattened."""
+    lab = LatentLab.load("gmd-2bar", device="cpu")
+    accents = [0.95, 0.3, 0.6, 0.3] * 2
+    beat = _groove({0: [0, 8], 1: [4, 12], 2: list(range(0, 16, 2))}, 0.8, 0.04)
+    beat[0:16:2, 11] = accents
+    seed = DrumPattern.from_array(np.concatenate([beat, beat]), bpm=100)
+    for s in range(3):
+        bar3 = lab.continue_groove(seed, 3, seed=s).to_array()[32:]
+        both = (bar3[:, HITS] > 0.5) & (beat[:, HITS] > 0.5)
+        assert both.sum() >= 8
+        np.testing.assert_array_equal(bar3[:, VELOCITIES][both], beat[:, VELOCITIES][both])
+        np.testing.assert_array_equal(bar3[:, OFFSETS][both], beat[:, OFFSETS][both])
