@@ -15,13 +15,16 @@ The decoder, trained on squared errors and read greedily, plays fewer hits and f
 dynamics than a drummer (GMD validation: 8% fewer hits than the seed), so each new bar
 plays the echo's count of hits on every drum and the decoder says where: missing hits go
 to the cells it finds likeliest, extra ones leave those it is least sure of
-(`keep_counts`). Of the new bars, those that merely copy the echo are passed
-over when another is there, and the one whose rhythm (hits per bar on each drum group,
-syncopation) is closest to the echo's is kept. Its dynamics and feel are the seed's: each
-drum's velocities and offsets are moved to the seed's mean for that drum, their spread
-scaled to the seed's (`match_feel`), and a hit where the echo plays one takes the echo's
-velocity and offset (a drummer accents a phrase the same way when playing it again). This
-repeats, a window at a time, until the groove is as long as asked.
+(`keep_counts`). Of the new bars, those that merely copy the echo are passed over when
+another is there, and the one whose rhythm (hits per bar on each drum group, syncopation)
+is closest to the echo's is kept. A drummer may play a bar again as it was, but a
+continuation is never the phrase again and nothing else: if every bar so far repeated its
+echo, the last window takes the decoder's own bars where the counted ones all copy it.
+The kept bar's dynamics and feel are the seed's: each drum's velocities and offsets are
+moved to the seed's mean for that drum, their spread scaled to the seed's (`match_feel`),
+and a hit where the echo plays one takes the echo's velocity and offset (a drummer accents
+a phrase the same way when playing it again). This repeats, a window at a time, until the
+groove is as long as asked.
 """
 
 from __future__ import annotations
@@ -106,6 +109,11 @@ def keep_counts(new: np.ndarray, echo: np.ndarray, predicted: np.ndarray) -> np.
     return out
 
 
+def copies_of(new: np.ndarray, echo: np.ndarray) -> np.ndarray:
+    """Which of `new` (N, T, 27) play exactly the hits of `echo` (T, 27), (N,)."""
+    return ((new[..., HITS] > 0.5) == (echo[..., HITS] > 0.5)).all((1, 2))
+
+
 def continue_hvo(
     model: DrumVAE,
     seed: np.ndarray,
@@ -124,6 +132,7 @@ def continue_hvo(
     device = model.device
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31)))
     played = np.asarray(seed, np.float32)
+    repeated = True  # every bar played on so far repeats its echo's hits
     while len(played) < bars * STEPS_PER_BAR:
         played_bars = len(played) // STEPS_PER_BAR
         context_bars, phrase_bars = min(played_bars, window - 1), min(played_bars, window)
@@ -144,17 +153,20 @@ def continue_hvo(
         likely = torch.cat([torch.sigmoid(heard.hit_logits), heard.velocities, heard.offsets], -1)
         new_steps = slice(len(context), None)
         echo = loop[new_steps]
-        new = keep_counts(
-            decoded[:, new_steps].cpu().numpy(), echo, likely[:, new_steps].cpu().numpy()
-        )
+        varied = decoded[:, new_steps].cpu().numpy()
+        new = keep_counts(varied, echo, likely[:, new_steps].cpu().numpy())
+        last = len(played) + len(echo) >= bars * STEPS_PER_BAR
+        if repeated and last and copies_of(new, echo).all():
+            new = varied  # the last chance not to play the phrase again as it was
         distance = rhythm_distance(new, echo)
-        copies = ((new[..., HITS] > 0.5) == (echo[..., HITS] > 0.5)).all((1, 2))
+        copies = copies_of(new, echo)
         if not copies.all():
             distance[copies] = np.inf
         chosen = match_feel(new[int(distance.argmin())], seed)
         echoed = (chosen[:, HITS] > 0.5) & (echo[:, HITS] > 0.5)
         for part in (VELOCITIES, OFFSETS):
             chosen[:, part] = np.where(echoed, echo[:, part], chosen[:, part])
+        repeated &= bool(copies_of(chosen[None], echo)[0])
         played = np.concatenate([played, chosen])
     return played[: bars * STEPS_PER_BAR]
 
