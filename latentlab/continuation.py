@@ -147,10 +147,9 @@ def continue_hvo(
         z = torch.as_tensor(np.vstack([home[None], drawn, between]), device=device)
         prefix = torch.as_tensor(context, device=device).expand(len(z), -1, -1)
         best = z[prefix_loss(model, z, prefix).argsort()[:FINALISTS]]
-        decoded = model.generate(best, temperature, generator, prefix=prefix[: len(best)])
-        with torch.no_grad():
-            heard = model.decode_teacher_forced(best, decoded)
-        likely = torch.cat([torch.sigmoid(heard.hit_logits), heard.velocities, heard.offsets], -1)
+        decoded, likely = model.generate(
+            best, temperature, generator, prefix=prefix[: len(best)], readings=True
+        )
         new_steps = slice(len(context), None)
         echo = loop[new_steps]
         varied = decoded[:, new_steps].cpu().numpy()

@@ -176,13 +176,17 @@ class DrumVAE(nn.Module):
         temperature: float | None = None,
         generator: torch.Generator | None = None,
         prefix: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+        readings: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Decode z (B, z_dim) to HVO (B, T, 27), feeding each step's output to the next.
 
         temperature None or 0: greedy (a hit where its probability exceeds 0.5); else hits
         are sampled from Bernoulli(sigmoid(logit / temperature)). `prefix` (B, K, 27), K <= T,
         is played as given for the first K steps: the decoder hears it as its own history,
-        so what follows goes on from it (a continuation).
+        so what follows goes on from it (a continuation). `readings`: also return what the
+        decoder read at every step (B, T, 27): the chance of a hit on each drum (before any
+        temperature), its velocity and offset, as a teacher-forced pass over the output would
+        (a flat decoder's prefix steps read as the prefix itself).
         """
         c = self.config
         cond = self._conditions(z)
@@ -218,6 +222,7 @@ class DrumVAE(nn.Module):
             inputs = torch.cat([history, cond.unsqueeze(1).expand(-1, known.shape[1], -1)], -1)
             _, state = self.decoder(inputs, self._initial_state(cond))
             h, previous, steps = list(state.unbind(0)), known[:, -1], list(known.unbind(1))
+        read = list(steps)
         for _ in range(len(steps), c.segment_steps):
             x = previous
             for i, (constant, w_in, w_hh, b_hh) in enumerate(layers):
@@ -235,11 +240,17 @@ class DrumVAE(nn.Module):
             else:
                 p = torch.sigmoid(logits / temperature)
                 hits = torch.bernoulli(p, generator=generator)
-            previous = torch.cat([hits, torch.sigmoid(vel) * hits, 0.5 * torch.tanh(off) * hits], 1)
+            vel, off = torch.sigmoid(vel), 0.5 * torch.tanh(off)
+            if readings:
+                read.append(torch.cat([torch.sigmoid(logits), vel, off], 1))
+            previous = torch.cat([hits, vel * hits, off * hits], 1)
             if forced is not None:
                 previous = torch.where(mask[:, len(steps)], forced[:, len(steps)], previous)
             steps.append(previous)
-        return torch.stack(steps, 1).reshape(z.shape[0], c.steps, HVO_DIM)
+        hvo = torch.stack(steps, 1).reshape(z.shape[0], c.steps, HVO_DIM)
+        if readings:
+            return hvo, torch.stack(read, 1).reshape(z.shape[0], c.steps, HVO_DIM)
+        return hvo
 
 
 @torch.no_grad()

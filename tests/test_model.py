@@ -57,6 +57,30 @@ def test_step_by_step_decoder_matches_the_fused_training_decoder(hierarchical, b
     torch.testing.assert_close(forced.hvo(generated[..., :9]), generated, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("hierarchical,bars,options", VARIANTS)
+@pytest.mark.parametrize("temperature,known", [(None, 0), (1.0, 0), (None, 16), (0.8, 16)])
+def test_generate_reads_what_a_teacher_forced_pass_over_its_output_reads(
+    hierarchical, bars, options, temperature, known
+):
+    """The decoder's own reading of each step it plays (chance of a hit, velocity, offset),
+    which a continuation uses to place hits, comes with the decode, no second pass."""
+    config = ModelConfig(bars=bars, hierarchical=hierarchical, decoder_layers=2, **options, **TINY)
+    model = DrumVAE(config).eval()
+    z = torch.randn(4, 8) * 3
+    prefix = random_hvo(4, known, seed=5) if known else None
+    g = torch.Generator().manual_seed(1)
+    hvo, read = model.generate(z, temperature, g, prefix=prefix, readings=True)
+    again = model.generate(z, temperature, torch.Generator().manual_seed(1), prefix=prefix)
+    assert torch.equal(hvo, again)
+    with torch.no_grad():
+        forced = model.decode_teacher_forced(z, hvo)
+    expected = torch.cat([torch.sigmoid(forced.hit_logits), forced.velocities, forced.offsets], -1)
+    played = slice(0 if hierarchical else known, None)
+    torch.testing.assert_close(read[:, played], expected[:, played], atol=1e-5, rtol=0)
+    if known and not hierarchical:
+        assert torch.equal(read[:, :known], prefix)
+
+
 @pytest.mark.parametrize("hierarchical,bars,known", [(False, 2, 7), (False, 2, 16), (True, 4, 32)])
 def test_a_prefix_is_played_as_given_and_the_decoder_goes_on_from_it(hierarchical, bars, known):
     """Forcing the decoder's own first steps changes nothing; forcing others keeps them."""
