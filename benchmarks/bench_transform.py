@@ -101,19 +101,17 @@ def humanize_errors(net, train: np.ndarray, windows: np.ndarray) -> dict:
 def offset_ceilings(train: Windows, test: Windows, baseline_mae: float) -> dict:
     """Offset MAE on the test hits of the per-drum guess given the window's drummer, and
     given the window's own offsets (see the module docstring), each with its reduction."""
-    hvo = test.hvo.astype(np.float32)
+    train_hvo, hvo = train.hvo.astype(np.float32), test.hvo.astype(np.float32)
     hits, offsets = hvo[..., HITS] > 0.5, hvo[..., OFFSETS]
+    overall = per_drum_medians(train_hvo)[1]
     by_drummer = np.zeros_like(offsets)
     for drummer in np.unique(test.meta["drummer"]):
-        theirs = train.subset(np.flatnonzero(train.meta["drummer"] == drummer)).hvo
-        mine = test.meta["drummer"] == drummer
-        if len(theirs):
-            by_drummer[mine] = per_drum_medians(theirs.astype(np.float32))[1]
-        else:
-            by_drummer[mine] = per_drum_medians(train.hvo.astype(np.float32))[1]
-    masked = np.where(hits, offsets, np.nan)
+        theirs = train_hvo[train.meta["drummer"] == drummer]
+        with np.errstate(all="ignore"):  # a drum this drummer never plays: nan
+            medians = per_drum_medians(theirs)[1] if len(theirs) else overall
+        by_drummer[test.meta["drummer"] == drummer] = np.where(np.isnan(medians), overall, medians)
     with np.errstate(all="ignore"):
-        own = np.nan_to_num(np.nanmedian(masked, axis=1, keepdims=True))
+        own = np.nan_to_num(np.nanmedian(np.where(hits, offsets, np.nan), axis=1, keepdims=True))
     result = {}
     for name, guess in (("drummer_known", by_drummer), ("takes_own_feel_oracle", own)):
         mae = float(np.abs(np.broadcast_to(guess, offsets.shape) - offsets)[hits].mean())
@@ -162,13 +160,12 @@ def main() -> None:
 
     lab = LatentLab.load(args.checkpoint, device="cpu", threads=1)
     windows = Corpus.open(args.data).windows(2, progress=False)
-    train = windows.split("train").hvo.astype(np.float32)
-    test = windows.split("test").hvo.astype(np.float32)
+    train_windows, test_windows = windows.split("train"), windows.split("test")
+    train = train_windows.hvo.astype(np.float32)
+    test = test_windows.hvo.astype(np.float32)
     humanize = humanize_figures(lab, args.checkpoint, train, test)
     base_offsets = humanize["per_drum_median_baseline"]["offset_mae"]
-    humanize["offset_ceilings"] = offset_ceilings(
-        windows.split("train"), windows.split("test"), base_offsets
-    )
+    humanize["offset_ceilings"] = offset_ceilings(train_windows, test_windows, base_offsets)
     drumify = drumify_figures(args.checkpoint, train, test)
     two = DrumPattern.from_array(flattened(test[0]), 120.0)
     eight = DrumPattern.from_array(np.concatenate([flattened(w) for w in test[:4]]), 120.0)
